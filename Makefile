@@ -1,0 +1,112 @@
+# kaio: POSIX AIO served by one Linux kernel AIO context per process.
+#
+#   make            build build/libkaio.so and the wrapper build/kaio
+#   make check      unit tests (ASan+UBSan), programs with and without kaio, fio
+#   make demo       fio's posixaio engine under glibc and kaio, fio libaio as reference
+#   make bench      the benchmark (scripts/bench.sh)
+#   make install    PREFIX=/usr/local DESTDIR= ; make uninstall ; make clean
+#
+# Every top-level target first runs scripts/deps.sh, which installs what is
+# missing (apt-get as root) or prints the apt-get line and stops.
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+LIBDIR  ?= $(PREFIX)/lib
+DESTDIR ?=
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+B       := build
+
+PKGS     = glib-2.0
+GLIB_CF  = $(shell pkg-config --cflags $(PKGS))
+GLIB_LD  = $(shell pkg-config --libs $(PKGS))
+WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes $(if $(CI),-Werror)
+override CFLAGS += -std=gnu11 -D_GNU_SOURCE $(WARN) -MMD -MP
+
+LIB_SRC  = $(wildcard src/*.c) $(wildcard preload/*.c)
+LIB_OBJ  = $(LIB_SRC:%.c=$(B)/obj/%.o)
+LIB_CF   = -fPIC -fvisibility=hidden -ftls-model=initial-exec -Isrc $(GLIB_CF)
+LIB_LD   = -shared -Wl,-z,defs -Wl,-z,now -Wl,--version-script=preload/kaio.map
+
+SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+UNIT_SRC = $(wildcard tests/unit/*.c)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
+ENG_SRC  = $(wildcard src/*.c)
+ENG_SAN  = $(ENG_SRC:%.c=$(B)/san/%.o)
+WRAPS    = io_setup io_submit io_getevents io_cancel io_destroy
+
+PROG_SRC = $(wildcard tests/prog/*.c)
+PROG_BIN = $(PROG_SRC:tests/prog/%.c=$(B)/prog/%)
+
+.PHONY: all check demo bench install uninstall clean deps _all _check _demo _bench unit
+.DEFAULT_GOAL := all
+
+all check demo bench: deps
+	@$(MAKE) --no-print-directory _$@
+
+deps:
+	@scripts/deps.sh $(if $(filter-out all,$(MAKECMDGOALS)),full,build)
+
+_all: $(B)/libkaio.so $(B)/kaio $(B)/runstat
+
+$(B)/libkaio.so: $(LIB_OBJ) preload/kaio.map
+	$(CC) $(CFLAGS) $(LIB_LD) -o $@ $(LIB_OBJ) -laio $(GLIB_LD) -ldl -lpthread $(LDFLAGS)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LIB_CF) -c -o $@ $<
+
+# The uninstalled wrapper points at this tree; `make install` writes another.
+$(B)/kaio: scripts/kaio.in
+	@mkdir -p $(@D)
+	sed 's|@KAIO_LIB@|$(CURDIR)/$(B)/libkaio.so|' $< > $@ && chmod +x $@
+
+$(B)/runstat: scripts/runstat.c
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
+
+# Unit tests: the engine compiled again with sanitizers, linked with cmocka,
+# and the kernel calls wrapped so tests can script io_submit's answers.
+$(B)/san/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -Isrc $(GLIB_CF) -c -o $@ $<
+
+$(B)/unit/%: tests/unit/%.c $(ENG_SAN)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -Isrc $(GLIB_CF) -o $@ $< $(ENG_SAN) \
+		$(foreach w,$(WRAPS),-Wl,--wrap=$(w)) -laio -lcmocka $(GLIB_LD) -lpthread $(LDFLAGS)
+
+# Test programs know nothing of kaio: plain POSIX AIO, built as users build.
+$(B)/prog/%: tests/prog/%.c tests/prog/common.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -pthread -o $@ $< $(LDFLAGS)
+
+unit: $(UNIT_BIN)
+	@tests/run-unit.sh $(UNIT_BIN)
+
+_check: _all $(UNIT_BIN) $(PROG_BIN)
+	@tests/run-unit.sh $(UNIT_BIN)
+	@tests/prog/run.sh $(B)/libkaio.so $(B)/prog
+	@tests/wrapper.sh $(B)/kaio $(B)/libkaio.so
+	@tests/fio.sh $(B)/kaio
+
+_demo: _all
+	@scripts/demo.sh $(B)
+
+_bench: _all
+	@scripts/bench.sh $(B)
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR)/kaio $(DESTDIR)$(BINDIR)
+	install -m 0644 $(B)/libkaio.so $(DESTDIR)$(LIBDIR)/kaio/libkaio.so
+	sed 's|@KAIO_LIB@|$(LIBDIR)/kaio/libkaio.so|' scripts/kaio.in > $(DESTDIR)$(BINDIR)/kaio
+	chmod 0755 $(DESTDIR)$(BINDIR)/kaio
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/kaio $(DESTDIR)$(LIBDIR)/kaio/libkaio.so
+	-rmdir $(DESTDIR)$(LIBDIR)/kaio
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,226 @@
+/*
+ * The POSIX boundary: the 17 exported names, argument checks that glibc makes
+ * at once, errno, and glibc's own implementation (dlsym RTLD_NEXT) for the
+ * requests the engine does not serve. Once a request went to glibc, every
+ * later call on its aiocb goes there too (the engine tags the aiocb).
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+
+#include "kaio.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+#define REAL_FUNCS(X)                                                          \
+	X(int, aio_read, (struct aiocb *))                                     \
+	X(int, aio_write, (struct aiocb *))                                    \
+	X(int, aio_fsync, (int, struct aiocb *))                               \
+	X(ssize_t, aio_return, (struct aiocb *))                               \
+	X(int, aio_cancel, (int, struct aiocb *))                              \
+	X(int, lio_listio, (int, struct aiocb *const[], int, struct sigevent *)) \
+	X(void, aio_init, (const struct aioinit *))
+
+#define DECLARE(ret, name, args) ret(*name) args;
+static struct {
+	REAL_FUNCS(DECLARE)
+} real;
+
+static void real_resolve(void)
+{
+#define RESOLVE(ret, name, args) real.name = (ret(*) args)dlsym(RTLD_NEXT, #name);
+	REAL_FUNCS(RESOLVE)
+}
+
+static pthread_once_t real_once = PTHREAD_ONCE_INIT;
+
+/* glibc is needed only for requests kaio does not serve: resolved on first need. */
+#define REAL(name) (pthread_once(&real_once, real_resolve), real.name)
+
+static int fail(int err)
+{
+	errno = err;
+	return -1;
+}
+
+static int submit(struct aiocb *cb, enum kaio_op op)
+{
+	int r;
+
+	if (op <= KAIO_WRITE &&
+	    (cb->aio_reqprio < 0 || cb->aio_reqprio > AIO_PRIO_DELTA_MAX))
+		return fail(EINVAL);
+	r = kaio_submit(cb, op);
+	if (r == -EOPNOTSUPP) {
+		kaio_set_foreign(cb, 1);
+		switch (op) {
+		case KAIO_READ:
+			r = REAL(aio_read)(cb);
+			break;
+		case KAIO_WRITE:
+			r = REAL(aio_write)(cb);
+			break;
+		default:
+			r = REAL(aio_fsync)(op == KAIO_FSYNC ? O_SYNC : O_DSYNC, cb);
+			break;
+		}
+		if (r < 0)
+			kaio_set_foreign(cb, 0);
+		return r;
+	}
+	return r < 0 ? fail(-r) : 0;
+}
+
+EXPORT int aio_read(struct aiocb *cb)
+{
+	return submit(cb, KAIO_READ);
+}
+
+EXPORT int aio_write(struct aiocb *cb)
+{
+	return submit(cb, KAIO_WRITE);
+}
+
+EXPORT int aio_fsync(int op, struct aiocb *cb)
+{
+	if (op != O_SYNC && op != O_DSYNC)
+		return fail(EINVAL);
+	if (fcntl(cb->aio_fildes, F_GETFL) < 0)
+		return fail(EBADF);
+	return submit(cb, op == O_SYNC ? KAIO_FSYNC : KAIO_FDSYNC);
+}
+
+EXPORT int aio_error(const struct aiocb *cb)
+{
+	return kaio_error(cb);
+}
+
+EXPORT ssize_t aio_return(struct aiocb *cb)
+{
+	ssize_t res;
+	int r;
+
+	if (kaio_is_foreign(cb)) {
+		res = REAL(aio_return)(cb);
+		if (kaio_error(cb) != EINPROGRESS)
+			kaio_set_foreign(cb, 0);
+		return res;
+	}
+	r = kaio_return(cb, &res);
+	return r < 0 ? fail(-r) : res;
+}
+
+EXPORT int aio_suspend(const struct aiocb *const list[], int nent,
+		       const struct timespec *timeout)
+{
+	int r;
+
+	if (nent < 0)
+		return fail(EINVAL);
+	if (timeout && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 ||
+			timeout->tv_nsec >= 1000000000L))
+		return fail(EINVAL);
+	pthread_testcancel();
+	r = kaio_suspend(list, nent, timeout);
+	pthread_testcancel();
+	return r < 0 ? fail(-r) : 0;
+}
+
+/* AIO_CANCELED < AIO_NOTCANCELED < AIO_ALLDONE: merge two summaries. */
+static int cancel_merge(int a, int b)
+{
+	if (a == AIO_NOTCANCELED || b == AIO_NOTCANCELED)
+		return AIO_NOTCANCELED;
+	return a == AIO_CANCELED || b == AIO_CANCELED ? AIO_CANCELED : AIO_ALLDONE;
+}
+
+EXPORT int aio_cancel(int fd, struct aiocb *cb)
+{
+	int r;
+
+	if (fcntl(fd, F_GETFL) < 0)
+		return fail(EBADF);
+	if (cb && cb->aio_fildes != fd)
+		return fail(EINVAL);
+	if (cb && kaio_is_foreign(cb))
+		return REAL(aio_cancel)(fd, cb);
+	r = kaio_cancel(fd, cb);
+	if (!cb && kaio_foreign_used()) {
+		int g = REAL(aio_cancel)(fd, NULL);
+
+		r = g < 0 ? r : cancel_merge(r, g);
+	}
+	return r;
+}
+
+EXPORT int lio_listio(int mode, struct aiocb *const list[], int nent,
+		      struct sigevent *sev)
+{
+	int r;
+
+	if (mode != LIO_WAIT && mode != LIO_NOWAIT)
+		return fail(EINVAL);
+	r = kaio_listio(mode, list, nent, sev);
+	if (r == -EOPNOTSUPP) {
+		for (int i = 0; i < nent; i++)
+			if (list[i] && list[i]->aio_lio_opcode != LIO_NOP)
+				kaio_set_foreign(list[i], 1);
+		return REAL(lio_listio)(mode, list, nent, sev);
+	}
+	return r < 0 ? fail(-r) : 0;
+}
+
+EXPORT void aio_init(const struct aioinit *init)
+{
+	REAL(aio_init)(init);
+}
+
+/*
+ * The *64 names: on x86_64 struct aiocb64 is struct aiocb with the same
+ * layout, and programs built with _FILE_OFFSET_BITS=64 call only these.
+ */
+EXPORT int aio_read64(struct aiocb64 *cb)
+{
+	return submit((struct aiocb *)cb, KAIO_READ);
+}
+
+EXPORT int aio_write64(struct aiocb64 *cb)
+{
+	return submit((struct aiocb *)cb, KAIO_WRITE);
+}
+
+EXPORT int aio_fsync64(int op, struct aiocb64 *cb)
+{
+	return aio_fsync(op, (struct aiocb *)cb);
+}
+
+EXPORT int aio_error64(const struct aiocb64 *cb)
+{
+	return kaio_error((const struct aiocb *)cb);
+}
+
+EXPORT ssize_t aio_return64(struct aiocb64 *cb)
+{
+	return aio_return((struct aiocb *)cb);
+}
+
+EXPORT int aio_suspend64(const struct aiocb64 *const list[], int nent,
+			 const struct timespec *timeout)
+{
+	return aio_suspend((const struct aiocb *const *)list, nent, timeout);
+}
+
+EXPORT int aio_cancel64(int fd, struct aiocb64 *cb)
+{
+	return aio_cancel(fd, (struct aiocb *)cb);
+}
+
+EXPORT int lio_listio64(int mode, struct aiocb64 *const list[], int nent,
+			struct sigevent *sev)
+{
+	return lio_listio(mode, (struct aiocb *const *)list, nent, sev);
+}
+
+_Static_assert(sizeof(struct aiocb) == sizeof(struct aiocb64), "aiocb64 layout");
+_Static_assert(sizeof(struct aiocb) == 168, "glibc x86_64 aiocb layout");

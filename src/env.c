@@ -1,0 +1,79 @@
+/*
+ * KAIO_* environment variables, read once with secure_getenv (a set-uid
+ * program cannot be steered by its caller). Parsing is strict: a bad value
+ * gets one "kaio:" warning and the default. Diagnostics go to stderr with
+ * write(2): no stdio, so they are safe anywhere.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kaio.h"
+
+#define KAIO_DEPTH_DEFAULT 256u
+#define KAIO_DEPTH_MAX 65536u
+
+struct kaio_config kaio_config = { .queue_depth = KAIO_DEPTH_DEFAULT };
+
+static void vsay(const char *fmt, va_list ap)
+{
+	char buf[512];
+	int n = snprintf(buf, sizeof buf, "kaio: ");
+
+	n += vsnprintf(buf + n, sizeof buf - n, fmt, ap);
+	if (n > (int)sizeof buf - 2)
+		n = sizeof buf - 2;
+	buf[n++] = '\n';
+	if (write(STDERR_FILENO, buf, n) < 0)
+		return;
+}
+
+void kaio_say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsay(fmt, ap);
+	va_end(ap);
+}
+
+void kaio_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!kaio_config.debug)
+		return;
+	va_start(ap, fmt);
+	vsay(fmt, ap);
+	va_end(ap);
+}
+
+/* Decimal digits only, no sign, no spaces, no suffix, within [min, max]. */
+static unsigned env_uint(const char *name, unsigned def, unsigned min, unsigned max)
+{
+	const char *s = secure_getenv(name);
+	unsigned long v = 0;
+	const char *p;
+
+	if (!s)
+		return def;
+	for (p = s; *p >= '0' && *p <= '9' && v <= max; p++)
+		v = v * 10 + (unsigned)(*p - '0');
+	if (p == s || *p || v < min || v > max) {
+		kaio_say("ignoring %s='%.64s': expected an integer from %u to %u; using %u",
+			 name, s, min, max, def);
+		return def;
+	}
+	return (unsigned)v;
+}
+
+void kaio_config_load(void)
+{
+	kaio_config.debug = (int)env_uint("KAIO_DEBUG", 0, 0, 1);
+	kaio_config.stats = (int)env_uint("KAIO_STATS", 0, 0, 1);
+	kaio_config.queue_depth = env_uint("KAIO_QUEUE_DEPTH", KAIO_DEPTH_DEFAULT,
+					   1, KAIO_DEPTH_MAX);
+}

@@ -1,0 +1,68 @@
+/*
+ * The engine's interface to the POSIX boundary (preload/) and to the unit
+ * tests. Every function returns 0, a count, or -errno; none sets errno.
+ */
+#ifndef KAIO_H
+#define KAIO_H
+
+#include <aio.h>
+#include <limits.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#ifndef AIO_PRIO_DELTA_MAX
+#define AIO_PRIO_DELTA_MAX 20	/* glibc's value */
+#endif
+
+enum kaio_op { KAIO_READ, KAIO_WRITE, KAIO_FSYNC, KAIO_FDSYNC };
+
+/*
+ * Starts cb as op. -EOPNOTSUPP: kaio does not serve this request (its
+ * sigevent asks for a notification, its fd is not a regular file or block
+ * device, or there is no kernel AIO): the caller gives it to glibc.
+ * -EINVAL: cb is still in flight. A bad fd, a wrong open mode or a negative
+ * offset return 0 and show in cb's result, as glibc does.
+ */
+int kaio_submit(struct aiocb *cb, enum kaio_op op);
+
+/* lio_listio: 0, -EIO, -EINTR (LIO_WAIT), -EOPNOTSUPP as kaio_submit. */
+int kaio_listio(int mode, struct aiocb *const list[], int nent,
+		const struct sigevent *sev);
+
+int kaio_error(const struct aiocb *cb);
+/* 0 and *res, or -EINVAL: cb's status was retrieved, or never existed. */
+int kaio_return(struct aiocb *cb, ssize_t *res);
+/* 0 when one listed request is done; -EAGAIN on timeout; -EINTR. */
+int kaio_suspend(const struct aiocb *const list[], int nent,
+		 const struct timespec *timeout);
+/* AIO_CANCELED, AIO_NOTCANCELED or AIO_ALLDONE. */
+int kaio_cancel(int fd, struct aiocb *cb);
+
+/* Requests kaio handed to glibc are tagged so later calls follow them. */
+int kaio_is_foreign(const struct aiocb *cb);
+void kaio_set_foreign(struct aiocb *cb, int on);
+int kaio_foreign_used(void);
+
+/* Reaps completions without blocking; returns how many. */
+int kaio_poll(void);
+
+struct kaio_stats {
+	unsigned long kernel, sync_fallback, foreign, queued, cancelled;
+	unsigned long io_submit, io_getevents, ring_reaped, peak_inflight;
+	unsigned depth;
+	int ctx_error;
+};
+void kaio_stats_get(struct kaio_stats *st);
+
+/* Configuration from the environment (env.c). */
+struct kaio_config {
+	unsigned queue_depth;
+	int stats, debug;
+};
+extern struct kaio_config kaio_config;
+void kaio_config_load(void);
+void kaio_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void kaio_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

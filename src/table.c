@@ -1,0 +1,46 @@
+/*
+ * The aiocb -> request map: a GHashTable keyed by pointer. The engine's lock
+ * protects it; GLib is used nowhere else. Inserting, removing and resizing
+ * may allocate, so the engine never calls these from paths that must be
+ * async-signal-safe.
+ */
+#include <errno.h>
+#include <glib.h>
+
+#include "table.h"
+
+struct kaio_table *kaio_table_new(void)
+{
+	return (struct kaio_table *)g_hash_table_new(g_direct_hash, g_direct_equal);
+}
+
+void kaio_table_free(struct kaio_table *t)
+{
+	if (t)
+		g_hash_table_destroy((GHashTable *)t);
+}
+
+int kaio_table_insert(struct kaio_table *t, const void *key, void *val)
+{
+	GHashTable *h = (GHashTable *)t;
+
+	if (g_hash_table_contains(h, key))
+		return -EEXIST;
+	g_hash_table_insert(h, (gpointer)key, val);
+	return 0;
+}
+
+void *kaio_table_lookup(struct kaio_table *t, const void *key)
+{
+	return g_hash_table_lookup((GHashTable *)t, key);
+}
+
+void kaio_table_remove(struct kaio_table *t, const void *key)
+{
+	g_hash_table_remove((GHashTable *)t, key);
+}
+
+unsigned kaio_table_size(struct kaio_table *t)
+{
+	return g_hash_table_size((GHashTable *)t);
+}
