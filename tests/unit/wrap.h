@@ -1,0 +1,83 @@
+/*
+ * The kernel AIO calls, wrapped (-Wl,--wrap) so a test can script their
+ * answers: short batches, EAGAIN, EINVAL, a failing io_setup. By default
+ * every call goes to the real kernel. Include once per test program.
+ */
+#ifndef KAIO_TEST_WRAP_H
+#define KAIO_TEST_WRAP_H
+
+#include <errno.h>
+#include <libaio.h>
+
+struct wrap_script {
+	int setup_err;		/* io_setup fails with this (negative) */
+	unsigned setup_max;	/* io_setup(n > setup_max) fails -EAGAIN */
+	int max_batch;		/* io_submit accepts at most this many (0: all) */
+	int submit_err;		/* next submit_err_count io_submit calls fail */
+	int submit_err_count;
+	int submit_err_always;	/* ... or every call while set */
+	void (*on_submit)(long n, struct iocb **iocbs);
+	unsigned long submit_calls, submitted, getevents_calls;
+};
+
+static struct wrap_script wrap;
+
+int __real_io_setup(int n, io_context_t *ctx);
+int __real_io_submit(io_context_t ctx, long n, struct iocb **iocbs);
+int __real_io_getevents(io_context_t ctx, long min, long max, struct io_event *ev,
+			struct timespec *ts);
+int __real_io_cancel(io_context_t ctx, struct iocb *iocb, struct io_event *ev);
+int __real_io_destroy(io_context_t ctx);
+int __wrap_io_setup(int n, io_context_t *ctx);
+int __wrap_io_submit(io_context_t ctx, long n, struct iocb **iocbs);
+int __wrap_io_getevents(io_context_t ctx, long min, long max, struct io_event *ev,
+			struct timespec *ts);
+int __wrap_io_cancel(io_context_t ctx, struct iocb *iocb, struct io_event *ev);
+int __wrap_io_destroy(io_context_t ctx);
+
+int __wrap_io_setup(int n, io_context_t *ctx)
+{
+	if (wrap.setup_err)
+		return wrap.setup_err;
+	if (wrap.setup_max && (unsigned)n > wrap.setup_max)
+		return -EAGAIN;
+	return __real_io_setup(n, ctx);
+}
+
+int __wrap_io_submit(io_context_t ctx, long n, struct iocb **iocbs)
+{
+	int r;
+
+	wrap.submit_calls++;
+	if (wrap.submit_err_always || wrap.submit_err_count > 0) {
+		wrap.submit_err_count--;
+		return wrap.submit_err;
+	}
+	if (wrap.max_batch && n > wrap.max_batch)
+		n = wrap.max_batch;
+	if (wrap.on_submit)
+		wrap.on_submit(n, iocbs);
+	r = __real_io_submit(ctx, n, iocbs);
+	if (r > 0)
+		wrap.submitted += (unsigned long)r;
+	return r;
+}
+
+int __wrap_io_getevents(io_context_t ctx, long min, long max, struct io_event *ev,
+			struct timespec *ts)
+{
+	wrap.getevents_calls++;
+	return __real_io_getevents(ctx, min, max, ev, ts);
+}
+
+int __wrap_io_cancel(io_context_t ctx, struct iocb *iocb, struct io_event *ev)
+{
+	return __real_io_cancel(ctx, iocb, ev);
+}
+
+int __wrap_io_destroy(io_context_t ctx)
+{
+	return __real_io_destroy(ctx);
+}
+
+#endif
