@@ -3,7 +3,6 @@
 #   make            build build/libkaio.so and the wrapper build/kaio
 #   make check      unit tests (ASan+UBSan), programs with and without kaio, fio
 #   make demo       fio's posixaio engine under glibc and kaio, fio libaio as reference
-#   make bench      the benchmark (scripts/bench.sh)
 #   make install    PREFIX=/usr/local DESTDIR= ; make uninstall ; make clean
 #
 # Every top-level target first runs scripts/deps.sh, which installs what is
@@ -39,10 +38,10 @@ WRAPS    = io_setup io_submit io_getevents io_cancel io_destroy
 PROG_SRC = $(wildcard tests/prog/*.c)
 PROG_BIN = $(PROG_SRC:tests/prog/%.c=$(B)/prog/%)
 
-.PHONY: all check demo bench install uninstall clean deps _all _check _demo _bench unit
+.PHONY: all check demo install uninstall clean deps _all _check _demo unit
 .DEFAULT_GOAL := all
 
-all check demo bench: deps
+all check demo: deps
 	@$(MAKE) --no-print-directory _$@
 
 deps:
@@ -85,16 +84,10 @@ unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
 
 _check: _all $(UNIT_BIN) $(PROG_BIN)
-	@tests/run-unit.sh $(UNIT_BIN)
-	@tests/prog/run.sh $(B)/libkaio.so $(B)/prog
-	@tests/wrapper.sh $(B)/kaio $(B)/libkaio.so
-	@tests/fio.sh $(B)/kaio
+	@tests/check.sh $(B) $(UNIT_BIN)
 
 _demo: _all
 	@scripts/demo.sh $(B)
-
-_bench: _all
-	@scripts/bench.sh $(B)
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/kaio $(DESTDIR)$(BINDIR)

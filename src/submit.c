@@ -164,14 +164,30 @@ static unsigned writes_before_locked(int fd)
  * Takes cb for a new request: -EINVAL if it is still in flight, else 0 with
  * *rp a fresh request (or NULL when err is to be reported at once).
  */
+/* Submitting an aiocb whose request is still in flight is misuse: EINVAL. */
+static int in_flight_locked(const struct aiocb *cb)
+{
+	if (kaio_tag_get(cb) != TAG_BUSY || !kaio_table_lookup(eng.table, cb))
+		return 0;
+	kaio_debug("aiocb %p submitted again while in flight: EINVAL", (void *)cb);
+	return 1;
+}
+
+static int foreign_in_flight(const struct aiocb *cb)
+{
+	if (kaio_tag_get(cb) != TAG_FOREIGN ||
+	    __atomic_load_n(&cb->__error_code, __ATOMIC_ACQUIRE) != EINPROGRESS)
+		return 0;
+	kaio_debug("aiocb %p submitted again while glibc runs it: EINVAL", (void *)cb);
+	return 1;
+}
+
 static int enqueue_locked(struct aiocb *cb, enum kaio_op op, int err)
 {
 	struct kaio_req *r;
 
-	if (kaio_tag_get(cb) == TAG_BUSY && kaio_table_lookup(eng.table, cb)) {
-		kaio_debug("aiocb %p submitted again while in flight: EINVAL", (void *)cb);
+	if (in_flight_locked(cb))
 		return -EINVAL;
-	}
 	if (err) {
 		kaio_result_set(cb, -err);
 		return 0;
@@ -247,6 +263,8 @@ int kaio_submit(struct aiocb *cb, enum kaio_op op)
 {
 	int err, r;
 
+	if (foreign_in_flight(cb))
+		return -EINVAL;
 	if (classify(cb, op, &err) < 0 || lock_ctx() < 0)
 		return -EOPNOTSUPP;
 	r = enqueue_locked(cb, op, err);
@@ -262,7 +280,7 @@ static int listed(const struct aiocb *cb)
 int kaio_listio(int mode, struct aiocb *const list[], int nent,
 		const struct sigevent *sev)
 {
-	int *errs, failed = 0, r = 0;
+	int *errs, enq_err = 0, queued = 0, r = 0;
 
 	if (mode == LIO_NOWAIT && sev && !sigev_silent(sev))
 		return -EOPNOTSUPP;
@@ -276,6 +294,10 @@ int kaio_listio(int mode, struct aiocb *const list[], int nent,
 
 		if (!listed(cb))
 			continue;
+		if (foreign_in_flight(cb)) {
+			r = -EINVAL;
+			goto out;
+		}
 		if (cb->aio_lio_opcode != LIO_READ && cb->aio_lio_opcode != LIO_WRITE) {
 			errs[i] = EINVAL;
 			continue;
@@ -291,26 +313,45 @@ int kaio_listio(int mode, struct aiocb *const list[], int nent,
 		goto out;
 	}
 	for (int i = 0; i < nent; i++) {
+		if (listed(list[i]) && in_flight_locked(list[i])) {
+			pthread_mutex_unlock(&eng.lock);
+			r = -EINVAL;
+			goto out;
+		}
+	}
+	/*
+	 * As glibc: an entry that cannot be queued (bad aio_reqprio) fails at
+	 * once with its errno, which lio_listio returns unless some other entry
+	 * was queued and LIO_WAIT waited for it; then any failure is EIO.
+	 */
+	for (int i = 0; i < nent; i++) {
 		struct aiocb *cb = list[i];
 
 		if (!listed(cb))
 			continue;
-		if (cb->aio_reqprio < 0 || cb->aio_reqprio > AIO_PRIO_DELTA_MAX)
-			errs[i] = EINVAL;
-		if (enqueue_locked(cb, cb->aio_lio_opcode == LIO_READ ? KAIO_READ : KAIO_WRITE,
-				   errs[i]) < 0)
-			failed = 1;
+		if (cb->aio_reqprio < 0 || cb->aio_reqprio > AIO_PRIO_DELTA_MAX) {
+			kaio_result_set(cb, -EINVAL);
+			enq_err = EINVAL;
+			continue;
+		}
+		r = enqueue_locked(cb, cb->aio_lio_opcode == LIO_READ ? KAIO_READ : KAIO_WRITE,
+				   errs[i]);
+		if (r < 0)
+			enq_err = -r;
+		else
+			queued++;
 	}
 	submit_and_unlock();
-	if (mode == LIO_WAIT) {
+	r = enq_err ? -enq_err : 0;
+	if (mode == LIO_WAIT && queued) {
 		r = kaio_wait((const struct aiocb *const *)list, nent, 1, NULL);
 		if (r < 0)
 			goto out;
 		for (int i = 0; i < nent; i++)
 			if (listed(list[i]) && list[i]->__error_code)
-				failed = 1;
+				enq_err = EIO;
+		r = enq_err ? -EIO : 0;
 	}
-	r = failed ? -EIO : 0;
 out:
 	free(errs);
 	return r;

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Runs the cmocka unit tests (built with ASan+UBSan), each with a timeout.
+# Runs the cmocka unit tests (built with ASan+UBSan), each binary with a
+# timeout, and sums cmocka's own counts of tests passed and failed.
 set -u
 pass=0 fail=0
 for t in "$@"; do
 	if timeout 120 "$t" >"$t.log" 2>&1; then
-		pass=$((pass + 1)); echo "PASS unit/${t##*/}"
+		echo "PASS unit/${t##*/}"
 	else
-		fail=$((fail + 1)); echo "FAIL unit/${t##*/}"; tail -n 30 "$t.log"
+		echo "FAIL unit/${t##*/} (exit $?)"; tail -n 30 "$t.log"
+		fail=$((fail + 1))
 	fi
+	n=$(sed -nE 's/^\[  PASSED  \] ([0-9]+) test.*/\1/p' "$t.log")
+	pass=$((pass + ${n:-0}))
 done
 echo "unit: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# make check: every suite runs even if an earlier one failed; the last line
+# sums the suites' own "N passed, N failed[, N skipped]" lines.
+set -u
+# Usage: tests/check.sh BUILD_DIR UNIT_TEST...
+build=$1
+shift
+suites=(
+	"tests/run-unit.sh $*"
+	"tests/prog/run.sh $build/libkaio.so $build/prog"
+	"tests/wrapper.sh $build/kaio $build/libkaio.so"
+	"tests/fio.sh $build/kaio"
+)
+pass=0 fail=0 skip=0 broken=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+for s in "${suites[@]}"; do
+	echo "== ${s%% *}"
+	# shellcheck disable=SC2086 # word splitting of the suite's arguments is wanted
+	$s 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	line=$(grep -E '^([a-z]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	if [ -z "$line" ]; then
+		echo "kaio: ${s%% *} printed no summary line"; broken=$((broken + 1)); continue
+	fi
+	read -r p f k <<<"$(sed -E 's/^([a-z]+: )?([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?.*/\2 \3 \5/' <<<"$line")"
+	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + ${k:-0}))
+	[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && broken=$((broken + 1))
+done
+echo "check: $pass passed, $((fail + broken)) failed, $skip skipped"
+[ $((fail + broken)) -eq 0 ]

@@ -1,0 +1,250 @@
+#!/bin/bash
+# Run every test program twice, with glibc's POSIX AIO and with kaio
+# (LD_PRELOAD), and compare what they print.
+#
+#   tests/prog/run.sh build/libkaio.so build/prog [NAME...]
+#
+# A program prints its answers on stdout, one per line, and exits 0 (pass),
+# 1 (a self-check failed) or 77 (skip, with a "skip: why" line). Both runs
+# must exit alike and print the same lines, except "measure: KEY VALUE" lines:
+# those hold values where kaio differs from glibc on purpose or that depend on
+# timing; they are left out of the diff and checked by check_measure below.
+# Then strace proves that kaio, not glibc's thread pool, served some programs.
+#
+# Environment: TMPDIR (scratch space), KAIO_TEST_TIMEOUT (seconds per run,
+# default 60), VERBOSE=1 (show the measure lines of every program).
+
+set -u
+
+if [ $# -lt 2 ]; then
+	echo "usage: $0 LIBKAIO.so PROGDIR [NAME...]" >&2
+	exit 2
+fi
+lib=$(realpath -e "$1") || { echo "run.sh: no library $1" >&2; exit 2; }
+bindir=$2
+shift 2
+timeout=${KAIO_TEST_TIMEOUT:-60}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/kaio-prog.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT
+
+npass=0 nfail=0 nskip=0
+
+pass() { echo "PASS $1"; npass=$((npass + 1)); }
+skip() { echo "SKIP $1: $2"; nskip=$((nskip + 1)); }
+fail() {
+	echo "FAIL $1: $2"
+	[ -n "${3:-}" ] && head -n 40 "$3" | sed "s/^/    /"
+	nfail=$((nfail + 1))
+}
+
+is_int() { [[ $1 =~ ^-?[0-9]+$ ]]; }
+
+# check_measure IMPL PROG KEY VALUE: succeed if the measured VALUE is what
+# IMPL (glibc or kaio) must give; keys without a rule are only informative.
+check_measure() {
+	local impl=$1 prog=$2 key=$3 val=$4
+	case $impl:$key in
+	# Difference (1): glibc serves requests from a thread pool, one helper
+	# thread per fd with a request running, created inside aio_read itself;
+	# so right after submitting requests there is more than one thread.
+	glibc:threads_inflight | glibc:threads)
+		is_int "$val" && [ "$val" -gt 1 ] ;;
+	# kaio serves them from one kernel AIO context: a program that polls
+	# or waits (no SIGEV_SIGNAL/SIGEV_THREAD) never gets a thread.
+	kaio:threads_inflight | kaio:threads_after | kaio:threads)
+		[ "$val" = 1 ] ;;
+	# Notifications that must be announced while the program is not in
+	# an aio call need someone waiting on the kernel: kaio allows itself
+	# one notifier thread for the whole process, so at most 2 threads.
+	kaio:threads_notify)
+		is_int "$val" && [ "$val" -le 2 ] ;;
+	# Difference (2): a second aio_return on the same aiocb. glibc gives
+	# the stored value again ("same"); kaio answers -1 EINVAL, as POSIX
+	# allows for an aiocb whose status was already retrieved.
+	glibc:second_return) [ "$val" = same ] ;;
+	kaio:second_return) [ "$val" = "-1 EINVAL" ] ;;
+	# Difference (4): submitting an aiocb that is still in flight is
+	# undefined with glibc (it queues a second request on the same aiocb);
+	# kaio refuses it with -1 EINVAL.
+	kaio:inflight_submit) [ "$val" = "-1 EINVAL" ] ;;
+	# glibc 2.36's lio_listio@GLIBC_2.2.5 (old binaries) returns from
+	# LIO_WAIT before the requests are done (a glibc bug, measured); kaio
+	# serves both versions with one lio_listio, which must wait.
+	kaio:oldlio_wait_done) [ "$val" = 4 ] ;;
+	# Difference (3): what aio_cancel catches on a regular file depends on
+	# the implementation (glibc cancels requests still queued behind the
+	# fd's running one; kaio cannot take back a request in the kernel).
+	# The programs check the invariants; the counts are informative.
+	*) true ;;
+	esac
+}
+
+# run IMPL NAME: run one program; leaves $out, $err, $rc.
+run() {
+	local impl=$1 name=$2 dir=$tmp/$2.$1
+	out=$tmp/$name.$impl.out err=$tmp/$name.$impl.err
+	mkdir -p "$dir"
+	if [ "$impl" = kaio ]; then
+		timeout -k 5 "$timeout" env LD_PRELOAD="$lib" \
+			"$bindir/$name" "$dir" >"$out" 2>"$err" </dev/null
+	else
+		timeout -k 5 "$timeout" env -u LD_PRELOAD \
+			"$bindir/$name" "$dir" >"$out" 2>"$err" </dev/null
+	fi
+	rc=$?
+	rm -rf "$dir"
+}
+
+# verdict NAME IMPL: why a run did not pass, or nothing if it did.
+why() {
+	case $rc in
+	0) ;;
+	77) echo "skipped: $(grep -m1 '^skip: ' "$out" | cut -c7-)" ;;
+	124 | 137) echo "timed out after ${timeout}s" ;;
+	1) echo "self-check failed (exit 1)" ;;
+	*) echo "exit status $rc" ;;
+	esac
+}
+
+show() { # FILE...: the tail of each run's stdout and stderr, for a FAIL
+	local f
+	for f; do
+		[ -s "$f" ] || continue
+		echo "--- ${f##*/}"
+		tail -n 30 "$f"
+	done
+}
+
+test_prog() {
+	local name=$1 g_rc g_out g_err k_rc k_out k_err g_why k_why
+	run glibc "$name"
+	g_rc=$rc g_out=$out g_err=$err g_why=$(why)
+	run kaio "$name"
+	k_rc=$rc k_out=$out k_err=$err k_why=$(why)
+	local report=$tmp/report
+	: >"$report"
+
+	if [ "$g_rc" = 77 ] && [ "$k_rc" = 77 ]; then
+		skip "$name" "$(grep -m1 '^skip: ' "$g_out" | cut -c7-)"
+		return
+	fi
+	if [ "$g_rc" != 0 ] || [ "$k_rc" != 0 ]; then
+		show "$g_out" "$g_err" "$k_out" "$k_err" >"$report"
+		fail "$name" "glibc: ${g_why:-passed}; kaio: ${k_why:-passed}" "$report"
+		return
+	fi
+
+	grep -v '^measure: ' "$g_out" >"$g_out.cmp"
+	grep -v '^measure: ' "$k_out" >"$k_out.cmp"
+	if ! diff -u --label "glibc" --label "kaio" "$g_out.cmp" "$k_out.cmp" \
+		>"$report"; then
+		[ -s "$k_err" ] && { echo "--- kaio stderr"; tail -n 20 "$k_err"; } >>"$report"
+		fail "$name" "output differs from glibc" "$report"
+		return
+	fi
+
+	local impl f key val bad=
+	for impl in glibc kaio; do
+		f=$tmp/$name.$impl.out
+		while read -r _ key val; do
+			if ! check_measure "$impl" "$name" "$key" "$val"; then
+				echo "$impl: measure $key = '$val' breaks the rule" >>"$report"
+				bad=1
+			fi
+		done < <(grep '^measure: ' "$f")
+	done
+	if [ -n "$bad" ]; then
+		fail "$name" "measure rule broken" "$report"
+		return
+	fi
+	pass "$name"
+	if [ "${VERBOSE:-}" = 1 ]; then
+		sed -n 's/^measure: /    glibc: /p' "$g_out"
+		sed -n 's/^measure: /    kaio:  /p' "$k_out"
+	fi
+}
+
+# Programs whose system calls prove who served them: under kaio io_submit and
+# no clone/clone3 (no helper thread), under glibc clone (its thread pool).
+# None of them forks, starts threads or asks for a notification.
+PROOF="rw_basic lfs64 oldver many"
+
+prove() {
+	local name=$1 impl t dir
+	if ! command -v strace >/dev/null; then
+		skip "strace:$name" "strace is not installed"
+		return
+	fi
+	for impl in kaio glibc; do
+		t=$tmp/$name.$impl.strace dir=$tmp/$name.$impl.st
+		mkdir -p "$dir"
+		if [ $impl = kaio ]; then
+			timeout -k 5 "$timeout" strace -f -qq \
+				-e trace=io_submit,clone,clone3 -o "$t" \
+				-E LD_PRELOAD="$lib" "$bindir/$name" "$dir" \
+				>/dev/null 2>"$t.err" </dev/null
+		else
+			timeout -k 5 "$timeout" strace -f -qq \
+				-e trace=io_submit,clone,clone3 -o "$t" \
+				-E LD_PRELOAD= "$bindir/$name" "$dir" \
+				>/dev/null 2>"$t.err" </dev/null
+		fi
+		rc=$?
+		rm -rf "$dir"
+		if [ $rc = 77 ]; then
+			skip "strace:$name" "the program skipped"
+			return
+		fi
+		if [ $rc != 0 ]; then
+			fail "strace:$name" "$impl run under strace: exit $rc" "$t.err"
+			return
+		fi
+		if [ $impl = kaio ]; then
+			if ! grep -q 'io_submit(' "$t"; then
+				fail "strace:$name" "kaio: no io_submit, kaio did not serve it" "$t"
+				return
+			fi
+			if grep -qE '(^|[^_a-z0-9])clone3?\(' "$t"; then
+				fail "strace:$name" "kaio: a thread was started" "$t"
+				return
+			fi
+		else
+			if ! grep -qE '(^|[^_a-z0-9])clone3?\(' "$t"; then
+				fail "strace:$name" "glibc: no clone, the trace proves nothing" "$t"
+				return
+			fi
+		fi
+	done
+	pass "strace:$name"
+}
+
+if [ $# -gt 0 ]; then
+	names=("$@")
+else
+	names=()
+	for f in "$bindir"/*; do
+		[ -f "$f" ] && [ -x "$f" ] && names+=("${f##*/}")
+	done
+fi
+
+for name in "${names[@]}"; do
+	if [ ! -x "$bindir/$name" ]; then
+		fail "$name" "no program $bindir/$name"
+		continue
+	fi
+	test_prog "$name"
+done
+for name in $PROOF; do
+	if [ $# -gt 0 ] && [[ " $* " != *" $name "* ]]; then
+		continue
+	fi
+	if [ ! -x "$bindir/$name" ]; then
+		fail "strace:$name" "no program $bindir/$name"
+		continue
+	fi
+	prove "$name"
+done
+
+echo "$npass passed, $nfail failed, $nskip skipped"
+[ "$nfail" = 0 ]

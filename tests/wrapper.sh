@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Usage: tests/wrapper.sh KAIO LIB      (make check: tests/wrapper.sh build/kaio build/libkaio.so)
+# Tests of the wrapper script and of make install/uninstall. One line per
+# check, then "N passed, N failed"; exits non-zero if any check failed.
+# shellcheck disable=SC2016 # sh -c scripts are single-quoted on purpose
+set -euo pipefail
+
+if (($# != 2)); then
+	echo "usage: $0 KAIO LIB" >&2
+	exit 2
+fi
+kaio=$(realpath -s -- "$1")
+lib=$(realpath -s -- "$2")
+repo=$(cd "$(dirname "$0")/.." && pwd)
+unset KAIO_LIB KAIO_QUEUE_DEPTH KAIO_STATS KAIO_DEBUG LD_PRELOAD
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+
+pass() { passed=$((passed + 1)); echo "PASS: $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL: $1${2:+ ($2)}"; }
+
+# run CMD...: runs it, sets $out (stdout), $err (stderr), $rc.
+# (The outer 2>/dev/null silences bash's "Killed" notice.)
+run() {
+	rc=0
+	{ "$@" >"$tmp/out" 2>"$tmp/err"; } 2>/dev/null || rc=$?
+	out=$(cat "$tmp/out")
+	err=$(cat "$tmp/err")
+}
+
+# expect_rc NAME RC CMD...: the command exits with RC.
+expect_rc() {
+	local name=$1 want=$2
+	shift 2
+	run "$@"
+	if ((rc == want)); then pass "$name"; else fail "$name" "exit $rc, want $want; stderr: $err"; fi
+}
+
+# Harmless libraries to preload: empty shared objects.
+cc -shared -o "$tmp/other.so" -x c /dev/null
+cc -shared -o "$tmp/alt.so" -x c /dev/null
+
+[[ -x $kaio ]] || { fail "wrapper $kaio exists"; echo "$passed passed, $failed failed"; exit 1; }
+
+# --- LD_PRELOAD ---
+run env LD_PRELOAD="$tmp/other.so" "$kaio" sh -c 'printf %s "$LD_PRELOAD"'
+first=${out%%:*}
+if ((rc == 0)) && [[ $out == *":$tmp/other.so" && $first == /* && $first -ef $lib ]]; then
+	pass "library prepended to an existing LD_PRELOAD"
+else
+	fail "library prepended to an existing LD_PRELOAD" "exit $rc, got '$out'"
+fi
+
+run "$kaio" sh -c 'printf %s "$LD_PRELOAD"'
+if ((rc == 0)) && [[ $out == /* && $out != *:* && $out -ef $lib ]]; then
+	pass "LD_PRELOAD is the absolute library path when unset before"
+else
+	fail "LD_PRELOAD is the absolute library path when unset before" "exit $rc, got '$out'"
+fi
+
+run env KAIO_LIB="$tmp/alt.so" "$kaio" sh -c 'printf %s "$LD_PRELOAD"'
+if ((rc == 0)) && [[ $out == "$tmp/alt.so" ]]; then pass "KAIO_LIB overrides the library"; else fail "KAIO_LIB overrides the library" "exit $rc, got '$out'"; fi
+
+(cd "$tmp" && KAIO_LIB=alt.so "$kaio" sh -c 'printf %s "$LD_PRELOAD"') >"$tmp/out" 2>&1 || true
+if [[ "$(cat "$tmp/out")" == "$tmp/alt.so" ]]; then pass "relative KAIO_LIB made absolute"; else fail "relative KAIO_LIB made absolute" "got '$(cat "$tmp/out")'"; fi
+
+# --- options ---
+expect_rc "--help exits 0" 0 "$kaio" --help
+if [[ $out == *KAIO_QUEUE_DEPTH* && $out == *KAIO_STATS* && $out == *KAIO_LIB* ]]; then pass "--help names the KAIO_* variables"; else fail "--help names the KAIO_* variables"; fi
+expect_rc "-h exits 0" 0 "$kaio" -h
+expect_rc "--version exits 0" 0 "$kaio" --version
+expect_rc "no command: exit 125" 125 "$kaio"
+if [[ $err == *Usage:* && -z $out ]]; then pass "no command: usage on stderr"; else fail "no command: usage on stderr"; fi
+expect_rc "options but no command: exit 125" 125 "$kaio" -s --
+expect_rc "unknown option: exit 125" 125 "$kaio" --bogus true
+expect_rc "unknown short option: exit 125" 125 "$kaio" -x true
+
+for bad in 0 000 65537 abc '' 12x -1 +5 ' 8' '8 ' 0x10 1e3 99999999999999999999; do
+	expect_rc "-q '$bad' rejected with 125" 125 "$kaio" -q "$bad" true
+done
+expect_rc "--queue-depth= (empty) rejected" 125 "$kaio" --queue-depth= true
+expect_rc "-q without a value rejected" 125 "$kaio" -q
+
+check_env() { # NAME WANT KAIO-ARGS...: the command sees WANT (the KAIO_* variables)
+	local name=$1 want=$2
+	shift 2
+	run "$kaio" "$@" sh -c 'printf %s "${KAIO_QUEUE_DEPTH-}/${KAIO_STATS-}/${KAIO_DEBUG-}"'
+	if ((rc == 0)) && [[ $out == "$want" ]]; then pass "$name"; else fail "$name" "exit $rc, got '$out', want '$want'"; fi
+}
+check_env "-q 1 sets KAIO_QUEUE_DEPTH" "1//" -q 1
+check_env "-q65536 sets KAIO_QUEUE_DEPTH" "65536//" -q65536
+check_env "--queue-depth=64 sets KAIO_QUEUE_DEPTH" "64//" --queue-depth=64
+check_env "--queue-depth 32 sets KAIO_QUEUE_DEPTH" "32//" --queue-depth 32
+check_env "-q 0064 accepted as 64 (leading zeros, as the library)" "64//" -q 0064
+check_env "-s and -d set KAIO_STATS and KAIO_DEBUG" "/1/1" -s -d
+check_env "--stats and --debug set KAIO_STATS and KAIO_DEBUG" "/1/1" --stats --debug
+
+# --- library missing ---
+run env KAIO_LIB="$tmp/nonexistent.so" "$kaio" true
+if ((rc == 125)) && [[ $err == *"kaio: library not found: $tmp/nonexistent.so (set KAIO_LIB)"* ]]; then
+	pass "missing library: 125 and message"
+else
+	fail "missing library: 125 and message" "exit $rc, stderr: $err"
+fi
+expect_rc "library is a directory: 125" 125 env KAIO_LIB="$tmp" "$kaio" true
+
+# --- the command ---
+expect_rc "command not found: 127" 127 "$kaio" kaio-no-such-command-xyz
+expect_rc "command path not found: 127" 127 "$kaio" "$tmp/no-such-file"
+printf '#!/bin/sh\n' >"$tmp/noexec"
+chmod 0644 "$tmp/noexec"
+expect_rc "command not executable: 126" 126 "$kaio" "$tmp/noexec"
+expect_rc "command is a directory: 126" 126 "$kaio" "$tmp"
+expect_rc "command exit status propagated (3)" 3 "$kaio" sh -c 'exit 3'
+expect_rc "command exit status propagated (0)" 0 "$kaio" true
+expect_rc "command killed by a signal: 128+9" 137 "$kaio" sh -c 'kill -9 $$'
+
+run "$kaio" printf '[%s]' 'a b' '' "it's" '"q"' '  x  ' '$HOME' '*'
+want="[a b][][it's][\"q\"][  x  ][\$HOME][*]"
+if ((rc == 0)) && [[ $out == "$want" ]]; then pass "arguments with spaces and quotes intact"; else fail "arguments with spaces and quotes intact" "got '$out'"; fi
+
+run "$kaio" -- printf '[%s]' --help -s
+if ((rc == 0)) && [[ $out == "[--help][-s]" ]]; then pass "-- ends the options"; else fail "-- ends the options" "got '$out'"; fi
+run "$kaio" -s -- -- 2>/dev/null
+if ((rc == 127)); then pass "after --, '--' is the command"; else fail "after --, '--' is the command" "exit $rc"; fi
+run "$kaio" printf '[%s]' -s --help
+if ((rc == 0)) && [[ $out == "[-s][--help]" ]]; then pass "options after the command are the command's"; else fail "options after the command are the command's" "got '$out'"; fi
+
+# exec keeps the pid: the shell's $$ equals the pid that the wrapper started with.
+run bash -c 'echo $$ >"$1"; exec "$2" sh -c "echo \$\$"' _ "$tmp/pid" "$kaio"
+if ((rc == 0)) && [[ $out == "$(cat "$tmp/pid")" ]]; then pass "the command replaces the wrapper (same pid)"; else fail "the command replaces the wrapper (same pid)" "got '$out'"; fi
+
+run env 'a.b=1' "$kaio" env
+if [[ $out == *$'\n'a.b=1$'\n'* || $out == a.b=1$'\n'* ]]; then pass "unusual environment entries passed through"; else fail "unusual environment entries passed through"; fi
+
+# --- make install / uninstall ---
+dest=$tmp/dest
+mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -C "$repo" "$@"; }
+if mk install DESTDIR="$dest" PREFIX=/usr >"$tmp/make.log" 2>&1; then
+	pass "make install DESTDIR PREFIX=/usr"
+else
+	fail "make install DESTDIR PREFIX=/usr" "see below"
+	tail -n 20 "$tmp/make.log"
+fi
+if [[ -f $dest/usr/lib/kaio/libkaio.so ]] && cmp -s "$dest/usr/lib/kaio/libkaio.so" "$lib"; then
+	pass "installed \$DESTDIR/usr/lib/kaio/libkaio.so"
+else
+	fail "installed \$DESTDIR/usr/lib/kaio/libkaio.so"
+fi
+if [[ -f $dest/usr/bin/kaio && -x $dest/usr/bin/kaio ]]; then pass "installed \$DESTDIR/usr/bin/kaio"; else fail "installed \$DESTDIR/usr/bin/kaio"; fi
+if [[ -f $dest/usr/bin/kaio ]] && grep -qF "/usr/lib/kaio/libkaio.so" "$dest/usr/bin/kaio" &&
+	! grep -qF "@KAIO_LIB@" "$dest/usr/bin/kaio" && ! grep -qF "$dest" "$dest/usr/bin/kaio"; then
+	pass "installed wrapper has /usr/lib/kaio/libkaio.so baked in"
+else
+	fail "installed wrapper has /usr/lib/kaio/libkaio.so baked in"
+fi
+run "$dest/usr/bin/kaio" --version
+if [[ $out == *"(library: /usr/lib/kaio/libkaio.so)"* ]]; then pass "installed wrapper reports /usr/lib/kaio/libkaio.so"; else fail "installed wrapper reports /usr/lib/kaio/libkaio.so" "got '$out'"; fi
+run env KAIO_LIB="$dest/usr/lib/kaio/libkaio.so" "$dest/usr/bin/kaio" sh -c 'printf %s "$LD_PRELOAD"'
+if ((rc == 0)) && [[ $out == "$dest/usr/lib/kaio/libkaio.so" ]]; then pass "installed wrapper runs a command"; else fail "installed wrapper runs a command" "exit $rc, got '$out'"; fi
+if [[ ! -e /usr/lib/kaio/libkaio.so ]]; then
+	run "$dest/usr/bin/kaio" true
+	if ((rc == 125)) && [[ $err == "kaio: library not found: /usr/lib/kaio/libkaio.so (set KAIO_LIB)" ]]; then
+		pass "installed wrapper without its library: 125 and message"
+	else
+		fail "installed wrapper without its library: 125 and message" "exit $rc, stderr: $err"
+	fi
+fi
+
+if mk uninstall DESTDIR="$dest" PREFIX=/usr >"$tmp/make.log" 2>&1; then pass "make uninstall"; else fail "make uninstall"; tail -n 20 "$tmp/make.log"; fi
+if [[ ! -e $dest/usr/bin/kaio && ! -e $dest/usr/lib/kaio/libkaio.so && ! -e $dest/usr/lib/kaio ]]; then
+	pass "uninstall removed the wrapper, the library and its directory"
+else
+	fail "uninstall removed the wrapper, the library and its directory"
+fi
+
+echo "$passed passed, $failed failed"
+((failed == 0))
