@@ -3,6 +3,7 @@
 #   make            build build/libkaio.so and the wrapper build/kaio
 #   make check      unit tests (ASan+UBSan), programs with and without kaio, fio
 #   make demo       fio's posixaio engine under glibc and kaio, fio libaio as reference
+#   make bench      benchmark, quick (~1 min); make bench-full (< 15 min)
 #   make install    PREFIX=/usr/local DESTDIR= ; make uninstall ; make clean
 #
 # Every top-level target first runs scripts/deps.sh, which installs what is
@@ -38,7 +39,7 @@ WRAPS    = io_setup io_submit io_getevents io_cancel io_destroy
 PROG_SRC = $(wildcard tests/prog/*.c)
 PROG_BIN = $(PROG_SRC:tests/prog/%.c=$(B)/prog/%)
 
-.PHONY: all check demo install uninstall clean deps _all _check _demo unit
+.PHONY: all check demo bench bench-full install uninstall clean deps _all _check _demo unit
 .DEFAULT_GOAL := all
 
 all check demo: deps
@@ -46,6 +47,11 @@ all check demo: deps
 
 deps:
 	@scripts/deps.sh $(if $(filter-out all,$(MAKECMDGOALS)),full,build)
+
+bench bench-full:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory _all
+	@scripts/bench.sh $(B) $(if $(filter bench-full,$@),full,quick)
 
 _all: $(B)/libkaio.so $(B)/kaio $(B)/runstat
 

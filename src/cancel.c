@@ -48,6 +48,6 @@ int kaio_cancel(int fd, struct aiocb *cb)
 		kaio_pending_submit();
 		kaio_waiters_wake();
 	}
-	pthread_mutex_unlock(&eng.lock);
+	kaio_unlock();
 	return res;
 }

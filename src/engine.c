@@ -45,7 +45,12 @@ struct kaio_engine eng = {
 	.barriers = KAIO_LIST_INIT(eng.barriers),
 	.done = KAIO_LIST_INIT(eng.done),
 	.free = KAIO_LIST_INIT(eng.free),
+	.notify = KAIO_LIST_INIT(eng.notify),
+	.lio_due = KAIO_LIST_INIT(eng.lio_due),
+	.kick_fd = -1,
 };
+
+__thread int kaio_locked;
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
@@ -53,17 +58,18 @@ static void forget_all(void);
 
 static void atfork_prepare(void)
 {
-	pthread_mutex_lock(&eng.lock);
+	kaio_lock();
 }
 
 static void atfork_parent(void)
 {
-	pthread_mutex_unlock(&eng.lock);
+	kaio_unlock();
 }
 
 static void atfork_child(void)
 {
 	pthread_mutex_init(&eng.lock, NULL);
+	kaio_locked = 0;
 	forget_all();
 }
 
@@ -74,10 +80,10 @@ static void stats_report(void)
 	kaio_stats_get(&st);
 	kaio_say("kernel=%lu sync_fallback=%lu glibc=%lu queued=%lu cancelled=%lu "
 		 "peak_inflight=%lu io_submit=%lu io_getevents=%lu ring_reaped=%lu "
-		 "depth=%u ctx_error=%d",
+		 "depth=%u ctx_error=%d notifier=%lu",
 		 st.kernel, st.sync_fallback, st.foreign, st.queued, st.cancelled,
 		 st.peak_inflight, st.io_submit, st.io_getevents, st.ring_reaped,
-		 st.depth, st.ctx_error);
+		 st.depth, st.ctx_error, st.notifier_started);
 }
 
 static void engine_init(void)
@@ -91,7 +97,7 @@ static void engine_init(void)
 void kaio_engine_enter(void)
 {
 	pthread_once(&init_once, engine_init);
-	pthread_mutex_lock(&eng.lock);
+	kaio_lock();
 }
 
 /* Called with the lock held; creates the context on first use. */
@@ -147,6 +153,7 @@ static void forget_all(void)
 		kaio_list_del(p);
 		kaio_list_add_tail(&eng.free, p);
 	}
+	kaio_notify_forget();
 	kaio_table_free(eng.table);
 	eng.table = NULL;
 	free(eng.batch);
@@ -184,16 +191,25 @@ void kaio_req_complete(struct kaio_req *r, long res)
 	eng.nlive--;
 	kaio_list_del(&r->live);
 	kaio_list_del(&r->q);
-	kaio_list_add_tail(&eng.done, &r->q);
 	kaio_result_set(r->cb, res);
+	if (r->notify || r->lio)
+		kaio_notify_queue_locked(r);
+	else
+		kaio_list_add_tail(&eng.done, &r->q);
 	if (r->op == KAIO_WRITE && !kaio_list_empty(&eng.barriers))
 		barriers_release_locked(r);
 }
 
 void kaio_events_handle(const struct io_event *ev, int n)
 {
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
+		if (ev[i].data == &eng.kick) {
+			eng.kicking = 0;
+			eng.in_kernel--;
+			continue;
+		}
 		kaio_req_complete((struct kaio_req *)(uintptr_t)ev[i].data, (long)ev[i].res);
+	}
 }
 
 /* Reaps the user-space ring. Lock held, no reaper active. */
@@ -225,11 +241,11 @@ int kaio_poll(void)
 
 	if (!eng.ctx || !kaio_ring_ready(eng.ctx))
 		return 0;
-	if (pthread_mutex_trylock(&eng.lock))
+	if (kaio_trylock())
 		return 0;
 	if (!eng.reaper)
 		n = kaio_events_reap();
-	pthread_mutex_unlock(&eng.lock);
+	kaio_unlock();
 	return n;
 }
 
@@ -276,8 +292,8 @@ int kaio_foreign_used(void)
 
 void kaio_stats_get(struct kaio_stats *st)
 {
-	pthread_mutex_lock(&eng.lock);
+	kaio_lock();
 	*st = eng.st;
-	pthread_mutex_unlock(&eng.lock);
+	kaio_unlock();
 }
 

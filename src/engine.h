@@ -2,7 +2,9 @@
 #ifndef KAIO_ENGINE_H
 #define KAIO_ENGINE_H
 
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "kaio.h"
@@ -12,16 +14,26 @@
 
 enum kaio_state { KAIO_QUEUED, KAIO_BARRIER, KAIO_SUBMITTED, KAIO_DONE };
 
+/* A LIO_NOWAIT list whose sigevent must fire after all its requests. */
+struct kaio_lio {
+	struct kaio_list q;	/* eng.lio_due once the last request was announced */
+	struct sigevent sev;
+	unsigned remaining;
+};
+
 struct kaio_req {
 	struct iocb iocb;
 	struct aiocb *cb;
 	struct kaio_list live;	/* eng.live while not DONE */
-	struct kaio_list q;	/* eng.pending, eng.barriers, eng.done or eng.free */
+	struct kaio_list q;	/* eng.pending, barriers, notify, done or free */
 	unsigned long seq;
 	unsigned wait;		/* BARRIER: earlier writes not yet done */
 	int fd;
 	unsigned char op;
 	unsigned char state;
+	unsigned char notify;	/* sev must be delivered */
+	struct kaio_lio *lio;	/* announce to this list when done */
+	struct sigevent sev;	/* as submitted */
 };
 
 #define TAG_MAGIC 0x6b61696f00000000ull
@@ -40,14 +52,50 @@ struct kaio_engine {
 	struct kaio_table *table;
 	struct kaio_list live, pending, barriers, done, free;
 	unsigned long seq;
-	int reaper;
+	int reaper;		/* 1: a thread sleeps in io_getevents; 2: the notifier */
 	unsigned waiters;
 	unsigned gen;		/* futex word */
 	int foreign;
+	/* Notifications (notify.c). */
+	struct kaio_list notify, lio_due;
+	unsigned owed;		/* requests and lists whose note is not delivered */
+	int notifier;		/* the notifier thread runs */
+	int notes_new;		/* a note was queued: wake the notifier on unlock */
+	int kick_fd, kicking;
+	struct iocb kick;
 	struct kaio_stats st;
 };
 
 extern struct kaio_engine eng;
+extern __thread int kaio_locked;
+
+/*
+ * The lock, with a per-thread mark: a signal handler that interrupted this
+ * thread inside the lock must not wait for it (aio_suspend checks the mark).
+ */
+static inline void kaio_lock(void)
+{
+	pthread_mutex_lock(&eng.lock);
+	kaio_locked = 1;
+}
+
+static inline int kaio_trylock(void)
+{
+	if (pthread_mutex_trylock(&eng.lock))
+		return -EBUSY;
+	kaio_locked = 1;
+	return 0;
+}
+
+void kaio_notify_wake_locked(void);
+
+static inline void kaio_unlock(void)
+{
+	if (eng.notes_new)
+		kaio_notify_wake_locked();
+	kaio_locked = 0;
+	pthread_mutex_unlock(&eng.lock);
+}
 
 static inline uint64_t *kaio_tag_of(const struct aiocb *cb)
 {
@@ -81,8 +129,22 @@ void kaio_pending_submit(void);
 int kaio_events_reap(void);
 void kaio_events_handle(const struct io_event *ev, int n);
 void kaio_waiters_wake(void);
+/*
+ * Sleeps once for at most left_ns (LONG_MAX: no limit), as the reaper in
+ * io_getevents or as a futex waiter; lock held before and after. 0, or
+ * -EINTR when a signal handler ran. A cancellation point.
+ */
+int kaio_wait_step(long left_ns, int role);
 /* Without the lock: one (all = 0) or every (all = 1) listed request. */
 int kaio_wait(const struct aiocb *const list[], int nent, int all,
 	      const struct timespec *timeout);
+/* Notifications: a request that needs one, a list, the notifier. */
+int kaio_sigev_silent(const struct sigevent *sev);
+int kaio_notify_prepare_locked(struct kaio_req *r, const struct sigevent *sev,
+			       struct kaio_lio *lio);
+int kaio_notify_owe_locked(const struct sigevent *sev);
+void kaio_notify_queue_locked(struct kaio_req *r);
+void kaio_lio_queue_locked(struct kaio_lio *lio);
+void kaio_notify_forget(void);
 
 #endif

@@ -50,6 +50,7 @@ int kaio_poll(void);
 struct kaio_stats {
 	unsigned long kernel, sync_fallback, foreign, queued, cancelled;
 	unsigned long io_submit, io_getevents, ring_reaped, peak_inflight;
+	unsigned long notifier_started;
 	unsigned depth;
 	int ctx_error;
 };

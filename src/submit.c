@@ -39,7 +39,7 @@ static void collect_locked(void)
 	kaio_list_each_safe(p, t, &eng.done) {
 		struct kaio_req *r = kaio_container_of(p, struct kaio_req, q);
 
-		kaio_table_remove(eng.table, r->cb);
+		kaio_table_remove(eng.table, r->cb, r);
 		kaio_list_del(p);
 		kaio_list_add_tail(&eng.free, p);
 	}
@@ -111,31 +111,17 @@ void kaio_pending_submit(void)
 	}
 }
 
-/* A zeroed sigevent is SIGEV_SIGNAL with signal 0: no notification. */
-static int sigev_silent(const struct sigevent *sev)
-{
-	switch (sev->sigev_notify) {
-	case SIGEV_NONE:
-		return 1;
-	case SIGEV_SIGNAL:
-		return sev->sigev_signo == 0;
-	default:
-		return 0;
-	}
-}
-
 /*
- * Decides whether kaio serves cb: 0 yes, -EOPNOTSUPP no. *err gets an error
- * to report through cb's result instead of submitting (bad fd, negative
- * offset), as glibc reports those later rather than at once.
+ * Decides whether kaio serves cb: 0 yes, -EOPNOTSUPP no (not a regular file
+ * or block device). *err gets an error to report through cb's result instead
+ * of submitting (bad fd, negative offset), as glibc reports those later
+ * rather than at once.
  */
 static int classify(const struct aiocb *cb, enum kaio_op op, int *err)
 {
 	struct stat st;
 
 	*err = 0;
-	if (!sigev_silent(&cb->aio_sigevent))
-		return -EOPNOTSUPP;
 	if (fstat(cb->aio_fildes, &st) < 0) {
 		*err = errno;
 		return 0;
@@ -160,10 +146,6 @@ static unsigned writes_before_locked(int fd)
 	return n;
 }
 
-/*
- * Takes cb for a new request: -EINVAL if it is still in flight, else 0 with
- * *rp a fresh request (or NULL when err is to be reported at once).
- */
 /* Submitting an aiocb whose request is still in flight is misuse: EINVAL. */
 static int in_flight_locked(const struct aiocb *cb)
 {
@@ -182,24 +164,27 @@ static int foreign_in_flight(const struct aiocb *cb)
 	return 1;
 }
 
-static int enqueue_locked(struct aiocb *cb, enum kaio_op op, int err)
+/*
+ * Makes cb a new request, queued, or done at once with err (a deferred error
+ * still completes like a request: its notification fires). -EINVAL: cb is
+ * still in flight; -EAGAIN: no memory, or no notifier thread.
+ */
+static int enqueue_locked(struct aiocb *cb, enum kaio_op op, int err,
+			  struct kaio_lio *lio)
 {
 	struct kaio_req *r;
 
 	if (in_flight_locked(cb))
 		return -EINVAL;
-	if (err) {
-		kaio_result_set(cb, -err);
-		return 0;
-	}
 	r = req_get_locked();
 	if (!r)
 		return -EAGAIN;
-	if (kaio_table_insert(eng.table, cb, r) < 0) {
+	if (kaio_notify_prepare_locked(r, &cb->aio_sigevent, lio) < 0) {
 		kaio_list_add_tail(&eng.free, &r->q);
-		kaio_debug("aiocb %p submitted again while in flight: EINVAL", (void *)cb);
-		return -EINVAL;
+		return -EAGAIN;
 	}
+	/* A finished request may still be mapped (its note not yet delivered). */
+	kaio_table_put(eng.table, cb, r);
 	r->cb = cb;
 	r->fd = cb->aio_fildes;
 	r->op = (unsigned char)op;
@@ -224,12 +209,16 @@ static int enqueue_locked(struct aiocb *cb, enum kaio_op op, int err)
 	__atomic_store_n(&cb->__error_code, EINPROGRESS, __ATOMIC_RELEASE);
 	kaio_list_add_tail(&eng.live, &r->live);
 	eng.nlive++;
+	r->state = KAIO_QUEUED;
+	if (err) {
+		kaio_req_complete(r, -err);
+		return 0;
+	}
 	r->wait = op == KAIO_FSYNC || op == KAIO_FDSYNC ? writes_before_locked(r->fd) : 0;
 	if (r->wait) {
 		r->state = KAIO_BARRIER;
 		kaio_list_add_tail(&eng.barriers, &r->q);
 	} else {
-		r->state = KAIO_QUEUED;
 		kaio_list_add_tail(&eng.pending, &r->q);
 	}
 	return 0;
@@ -240,7 +229,7 @@ static int lock_ctx(void)
 {
 	kaio_engine_enter();
 	if (kaio_ctx_get() < 0) {
-		pthread_mutex_unlock(&eng.lock);
+		kaio_unlock();
 		return -EOPNOTSUPP;
 	}
 	collect_locked();
@@ -256,7 +245,7 @@ static void submit_and_unlock(void)
 		if (!kaio_list_empty(&eng.pending))
 			eng.st.queued++;
 	}
-	pthread_mutex_unlock(&eng.lock);
+	kaio_unlock();
 }
 
 int kaio_submit(struct aiocb *cb, enum kaio_op op)
@@ -267,7 +256,7 @@ int kaio_submit(struct aiocb *cb, enum kaio_op op)
 		return -EINVAL;
 	if (classify(cb, op, &err) < 0 || lock_ctx() < 0)
 		return -EOPNOTSUPP;
-	r = enqueue_locked(cb, op, err);
+	r = enqueue_locked(cb, op, err, NULL);
 	submit_and_unlock();
 	return r;
 }
@@ -280,10 +269,9 @@ static int listed(const struct aiocb *cb)
 int kaio_listio(int mode, struct aiocb *const list[], int nent,
 		const struct sigevent *sev)
 {
+	struct kaio_lio *lio = NULL;
 	int *errs, enq_err = 0, queued = 0, r = 0;
 
-	if (mode == LIO_NOWAIT && sev && !sigev_silent(sev))
-		return -EOPNOTSUPP;
 	if (nent <= 0)
 		return 0;
 	errs = calloc((size_t)nent, sizeof *errs);
@@ -314,10 +302,20 @@ int kaio_listio(int mode, struct aiocb *const list[], int nent,
 	}
 	for (int i = 0; i < nent; i++) {
 		if (listed(list[i]) && in_flight_locked(list[i])) {
-			pthread_mutex_unlock(&eng.lock);
+			kaio_unlock();
 			r = -EINVAL;
 			goto out;
 		}
+	}
+	if (mode == LIO_NOWAIT && sev && !kaio_sigev_silent(sev)) {
+		lio = calloc(1, sizeof *lio);
+		if (!lio || kaio_notify_owe_locked(sev) < 0) {
+			kaio_unlock();
+			free(lio);
+			r = -EAGAIN;
+			goto out;
+		}
+		lio->sev = *sev;	/* the list's own note, owed from now on */
 	}
 	/*
 	 * As glibc: an entry that cannot be queued (bad aio_reqprio) fails at
@@ -335,12 +333,14 @@ int kaio_listio(int mode, struct aiocb *const list[], int nent,
 			continue;
 		}
 		r = enqueue_locked(cb, cb->aio_lio_opcode == LIO_READ ? KAIO_READ : KAIO_WRITE,
-				   errs[i]);
+				   errs[i], lio);
 		if (r < 0)
 			enq_err = -r;
 		else
 			queued++;
 	}
+	if (lio && !lio->remaining)
+		kaio_lio_queue_locked(lio);
 	submit_and_unlock();
 	r = enq_err ? -enq_err : 0;
 	if (mode == LIO_WAIT && queued) {

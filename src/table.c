@@ -4,7 +4,6 @@
  * may allocate, so the engine never calls these from paths that must be
  * async-signal-safe.
  */
-#include <errno.h>
 #include <glib.h>
 
 #include "table.h"
@@ -20,14 +19,13 @@ void kaio_table_free(struct kaio_table *t)
 		g_hash_table_destroy((GHashTable *)t);
 }
 
-int kaio_table_insert(struct kaio_table *t, const void *key, void *val)
+void *kaio_table_put(struct kaio_table *t, const void *key, void *val)
 {
 	GHashTable *h = (GHashTable *)t;
+	void *old = g_hash_table_lookup(h, key);
 
-	if (g_hash_table_contains(h, key))
-		return -EEXIST;
 	g_hash_table_insert(h, (gpointer)key, val);
-	return 0;
+	return old;
 }
 
 void *kaio_table_lookup(struct kaio_table *t, const void *key)
@@ -35,9 +33,12 @@ void *kaio_table_lookup(struct kaio_table *t, const void *key)
 	return g_hash_table_lookup((GHashTable *)t, key);
 }
 
-void kaio_table_remove(struct kaio_table *t, const void *key)
+void kaio_table_remove(struct kaio_table *t, const void *key, const void *val)
 {
-	g_hash_table_remove((GHashTable *)t, key);
+	GHashTable *h = (GHashTable *)t;
+
+	if (g_hash_table_lookup(h, key) == val)
+		g_hash_table_remove(h, key);
 }
 
 unsigned kaio_table_size(struct kaio_table *t)

@@ -6,10 +6,11 @@ struct kaio_table;
 
 struct kaio_table *kaio_table_new(void);
 void kaio_table_free(struct kaio_table *t);
-/* 0, or -EEXIST when the key is present (the table is left unchanged). */
-int kaio_table_insert(struct kaio_table *t, const void *key, void *val);
+/* Maps key to val; returns what key mapped to before (NULL: nothing). */
+void *kaio_table_put(struct kaio_table *t, const void *key, void *val);
 void *kaio_table_lookup(struct kaio_table *t, const void *key);
-void kaio_table_remove(struct kaio_table *t, const void *key);
+/* Removes key only while it still maps to val. */
+void kaio_table_remove(struct kaio_table *t, const void *key, const void *val);
 unsigned kaio_table_size(struct kaio_table *t);
 
 #endif

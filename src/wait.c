@@ -49,18 +49,110 @@ static long ns_until(const struct timespec *deadline)
 	return (deadline->tv_sec - now.tv_sec) * 1000000000L + deadline->tv_nsec - now.tv_nsec;
 }
 
+struct step {
+	struct io_event ev[EVENTS_MAX];
+	int role;
+};
+
+/*
+ * A thread cancelled while it sleeps (aio_suspend is a cancellation point)
+ * leaves through here. Events io_getevents already copied out are still
+ * handled: the kernel writes them to ev[] before returning, and an entry
+ * whose data is set is one of them. Nothing is lost, and the reaper role is
+ * handed on.
+ */
+static void step_cancelled(void *arg)
+{
+	struct step *s = arg;
+
+	kaio_lock();
+	if (s->role) {
+		for (int i = 0; i < EVENTS_MAX && s->ev[i].data; i++)
+			kaio_events_handle(&s->ev[i], 1);
+		eng.reaper = 0;
+		kaio_pending_submit();
+		kaio_waiters_wake();
+	} else {
+		eng.waiters--;
+	}
+	kaio_unlock();
+}
+
+int kaio_wait_step(long left, int role)
+{
+	struct timespec slice = { left / 1000000000L, left % 1000000000L };
+	struct timespec *ts = left == LONG_MAX ? NULL : &slice;
+	struct step s;
+	int n, type;
+
+	s.role = eng.reaper ? 0 : role;
+	if (s.role) {
+		eng.reaper = role;
+		for (int i = 0; i < EVENTS_MAX; i++)
+			s.ev[i].data = NULL;
+	} else {
+		eng.waiters++;
+	}
+	unsigned g = eng.gen;
+	kaio_unlock();
+	pthread_cleanup_push(step_cancelled, &s);
+	pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &type);
+	if (s.role && eng.ctx) {
+		n = io_getevents(eng.ctx, 1, EVENTS_MAX, s.ev, ts);
+	} else if (s.role) {
+		n = ppoll(NULL, 0, ts, NULL) < 0 ? -errno : 0;
+	} else {
+		n = syscall(SYS_futex, &eng.gen, FUTEX_WAIT_PRIVATE, g, ts, NULL, 0) < 0
+			? -errno : 0;
+	}
+	pthread_setcanceltype(type, NULL);
+	pthread_cleanup_pop(0);
+	kaio_lock();
+	if (!s.role) {
+		eng.waiters--;
+		return n == -EINTR ? n : 0;
+	}
+	eng.st.io_getevents++;
+	eng.reaper = 0;
+	if (n > 0) {
+		kaio_events_handle(s.ev, n);
+		kaio_pending_submit();
+	}
+	kaio_waiters_wake();
+	return n < 0 && n != -ETIMEDOUT ? n : 0;
+}
+
+/*
+ * A signal handler that interrupted this thread inside the lock cannot take
+ * it: look at the aiocbs only, in slices, until the timeout.
+ */
+static int wait_unlocked(const struct aiocb *const list[], int nent, int all,
+			 const struct timespec *deadline)
+{
+	struct timespec slice = { 0, FOREIGN_SLICE_NS };
+	int foreign;
+
+	while (!satisfied(list, nent, all, &foreign)) {
+		if (deadline && ns_until(deadline) <= 0)
+			return -EAGAIN;
+		if (ppoll(NULL, 0, &slice, NULL) < 0 && errno == EINTR)
+			return -EINTR;
+	}
+	return 0;
+}
+
 /*
  * Waits until one (all = 0) or every (all = 1) listed request is done. One
  * thread at a time becomes the reaper and sleeps in io_getevents; the others
  * sleep on eng.gen. Both sleeps end with EINTR when a signal handler runs, as
- * POSIX requires of aio_suspend. Requests held by glibc are noticed within
- * FOREIGN_SLICE_NS, since glibc does not wake us.
+ * POSIX requires of aio_suspend (a pthread_cond wait would not). Requests
+ * held by glibc are noticed within FOREIGN_SLICE_NS, since glibc does not
+ * wake us.
  */
 int kaio_wait(const struct aiocb *const list[], int nent, int all,
-		     const struct timespec *timeout)
+	      const struct timespec *timeout)
 {
-	struct timespec deadline, slice;
-	struct io_event ev[EVENTS_MAX];
+	struct timespec deadline;
 	int foreign, r = 0;
 	long left = LONG_MAX;
 
@@ -73,6 +165,8 @@ int kaio_wait(const struct aiocb *const list[], int nent, int all,
 			deadline.tv_nsec -= 1000000000L;
 		}
 	}
+	if (kaio_locked)
+		return wait_unlocked(list, nent, all, timeout ? &deadline : NULL);
 	kaio_engine_enter();
 	for (;;) {
 		if (satisfied(list, nent, all, &foreign))
@@ -85,50 +179,11 @@ int kaio_wait(const struct aiocb *const list[], int nent, int all,
 		}
 		if (foreign && left > FOREIGN_SLICE_NS)
 			left = FOREIGN_SLICE_NS;
-		slice.tv_sec = left / 1000000000L;
-		slice.tv_nsec = left % 1000000000L;
-		if (!eng.reaper) {
-			int n;
-
-			eng.reaper = 1;
-			pthread_mutex_unlock(&eng.lock);
-			if (eng.ctx) {
-				eng.st.io_getevents++;
-				n = io_getevents(eng.ctx, 1, EVENTS_MAX, ev,
-						 left == LONG_MAX ? NULL : &slice);
-			} else {
-				n = ppoll(NULL, 0, left == LONG_MAX ? NULL : &slice, NULL);
-				n = n < 0 ? -errno : 0;
-			}
-			pthread_mutex_lock(&eng.lock);
-			eng.reaper = 0;
-			if (n > 0) {
-				kaio_events_handle(ev, n);
-				kaio_pending_submit();
-			}
-			kaio_waiters_wake();
-			if (n < 0) {
-				r = n;
-				break;
-			}
-		} else {
-			unsigned g = eng.gen;
-			long s;
-
-			eng.waiters++;
-			pthread_mutex_unlock(&eng.lock);
-			s = syscall(SYS_futex, &eng.gen, FUTEX_WAIT_PRIVATE, g,
-				    left == LONG_MAX ? NULL : &slice, NULL, 0);
-			s = s < 0 ? errno : 0;
-			pthread_mutex_lock(&eng.lock);
-			eng.waiters--;
-			if (s == EINTR) {
-				r = -EINTR;
-				break;
-			}
-		}
+		r = kaio_wait_step(left, 1);
+		if (r < 0)
+			break;
 	}
-	pthread_mutex_unlock(&eng.lock);
+	kaio_unlock();
 	return r;
 }
 

@@ -4,8 +4,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <errno.h>
-
 #include "table.h"
 #include "wrap.h"
 
@@ -16,17 +14,21 @@ static void test_insert_lookup_remove(void **state)
 
 	(void)state;
 	for (int i = 0; i < 1000; i++)
-		assert_int_equal(kaio_table_insert(t, &keys[i], &vals[i]), 0);
+		assert_null(kaio_table_put(t, &keys[i], &vals[i]));
 	assert_int_equal(kaio_table_size(t), 1000);
-	assert_int_equal(kaio_table_insert(t, &keys[5], &vals[6]), -EEXIST);
-	assert_ptr_equal(kaio_table_lookup(t, &keys[5]), &vals[5]);
+	assert_ptr_equal(kaio_table_put(t, &keys[5], &vals[6]), &vals[5]);
+	assert_ptr_equal(kaio_table_lookup(t, &keys[5]), &vals[6]);
+	/* Removing with a stale value leaves the newer mapping alone. */
+	kaio_table_remove(t, &keys[5], &vals[5]);
+	assert_ptr_equal(kaio_table_lookup(t, &keys[5]), &vals[6]);
 	for (int i = 0; i < 1000; i += 2)
-		kaio_table_remove(t, &keys[i]);
+		kaio_table_remove(t, &keys[i], &vals[i]);
 	assert_int_equal(kaio_table_size(t), 500);
+	kaio_table_remove(t, &keys[4], &vals[4]);
 	assert_null(kaio_table_lookup(t, &keys[0]));
 	assert_ptr_equal(kaio_table_lookup(t, &keys[1]), &vals[1]);
-	kaio_table_remove(t, &keys[0]);
-	assert_int_equal(kaio_table_size(t), 500);
+	kaio_table_remove(t, &keys[5], &vals[6]);
+	assert_int_equal(kaio_table_size(t), 499);
 	kaio_table_free(t);
 }
 

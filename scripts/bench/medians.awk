@@ -1,0 +1,72 @@
+# results.csv -> medians.csv: per workload x engine, the median over the
+# successful repetitions of each measure, and each engine's ratios to the
+# posixaio-under-glibc row and to the libaio row of the same workload (ratios
+# of medians). POSIX awk.
+#
+# awk -F, -v workloads="w1 w2 ..." -v engines="e1 e2 ..." -f medians.awk results.csv
+BEGIN {
+	nw = split(workloads, W, " ")
+	ne = split(engines, E, " ")
+	nm = split("iops lat_avg_us lat_p99_us cpu_per_io_us cpu_per_io_raw_us threads_max rss_peak_kb vsz_peak_kb", M, " ")
+}
+NR == 1 {
+	for (i = 1; i <= NF; i++)
+		col[$i] = i
+	next
+}
+$col["status"] == "ok" {
+	k = $col["workload"] SUBSEP $col["engine"]
+	n[k]++
+	for (m = 1; m <= nm; m++)
+		v[k, M[m], n[k]] = $col[M[m]]
+}
+$col["status"] != "ok" {
+	nfail[$col["workload"] SUBSEP $col["engine"]]++
+}
+
+function median(k, m,    cnt, i, j, x, a) {
+	cnt = n[k]
+	for (i = 1; i <= cnt; i++) {
+		x = v[k, m, i] + 0
+		for (j = i - 1; j >= 1 && a[j] > x; j--)
+			a[j + 1] = a[j]
+		a[j + 1] = x
+	}
+	if (cnt % 2)
+		return a[(cnt + 1) / 2]
+	return (a[cnt / 2] + a[cnt / 2 + 1]) / 2
+}
+
+function ratio(a, b) {
+	return (a != "" && b != "" && b > 0) ? sprintf("%.3f", a / b) : ""
+}
+
+END {
+	printf "workload,engine,n,failed,iops,lat_avg_us,lat_p99_us,cpu_per_io_us,cpu_per_io_raw_us,threads_max,rss_peak_kb,vsz_peak_kb,"
+	print "iops_vs_glibc,cpu_vs_glibc,iops_vs_libaio,cpu_vs_libaio"
+	for (w = 1; w <= nw; w++) {
+		for (e = 1; e <= ne; e++) {
+			k = W[w] SUBSEP E[e]
+			for (m = 1; m <= nm; m++)
+				med[E[e], M[m]] = n[k] ? median(k, M[m]) : ""
+		}
+		for (e = 1; e <= ne; e++) {
+			k = W[w] SUBSEP E[e]
+			if (!n[k] && !nfail[k])
+				continue
+			printf "%s,%s,%d,%d", W[w], E[e], n[k], nfail[k]
+			if (n[k])
+				printf ",%.0f,%.1f,%.0f,%.3f,%.3f,%.0f,%.0f,%.0f",
+					med[E[e], "iops"], med[E[e], "lat_avg_us"], med[E[e], "lat_p99_us"],
+					med[E[e], "cpu_per_io_us"], med[E[e], "cpu_per_io_raw_us"],
+					med[E[e], "threads_max"], med[E[e], "rss_peak_kb"], med[E[e], "vsz_peak_kb"]
+			else
+				printf ",,,,,,,,"
+			printf ",%s,%s,%s,%s\n",
+				ratio(med[E[e], "iops"], med["glibc", "iops"]),
+				ratio(med[E[e], "cpu_per_io_us"], med["glibc", "cpu_per_io_us"]),
+				ratio(med[E[e], "iops"], med["libaio", "iops"]),
+				ratio(med[E[e], "cpu_per_io_us"], med["libaio", "cpu_per_io_us"])
+		}
+	}
+}

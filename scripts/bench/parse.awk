@@ -1,0 +1,74 @@
+# One fio run -> one CSV row of results.csv (without the trailing newline
+# issues: prints exactly one line). POSIX awk (Debian's mawk is enough).
+#
+# awk -v seq= -v rep= -v workload= -v engine= -v bs= -v base= -v cache= \
+#     -f parse.awk FS=' ' RUN.stat FS=';' RUN.out FS=' ' RUN.err
+#
+# RUN.stat: runstat's line (key=value ...), the whole process.
+# RUN.out:  fio --output-format=terse (version 3) with --lat_percentiles=1, so
+#           the 20 percentile fields hold total latency (submit to completion),
+#           like the mean taken from the lat (not clat) fields. Engines that
+#           complete inside submit (kaio and libaio on buffered files) would
+#           show near-zero clat: only total latency compares across engines.
+# RUN.err:  fio's stderr; for kaio the KAIO_STATS line
+#           "kaio: kernel=N sync_fallback=N glibc=N ...".
+# base:     CPU seconds of a fio run of this engine that does one I/O (fio's
+#           start-up and exit), subtracted for cpu_per_io_us.
+FILENAME ~ /\.stat$/ {
+	for (i = 1; i <= NF; i++) {
+		eq = index($i, "=")
+		if (eq)
+			st[substr($i, 1, eq - 1)] = substr($i, eq + 1)
+	}
+	next
+}
+FILENAME ~ /\.out$/ && $1 == "3" && NF >= 90 {
+	err = $5
+	# Terse v3: read block starts at field 6, write block at 47, same layout.
+	b = ($6 > 0) ? 6 : (($47 > 0) ? 47 : 0)
+	if (b) {
+		kb = $b
+		iops = $(b + 2)
+		lat_avg = $(b + 34)
+		for (i = b + 12; i <= b + 31; i++)
+			if (index($i, "99.000000%=") == 1)
+				p99 = substr($i, 12)
+	}
+	got = 1
+	next
+}
+FILENAME ~ /\.err$/ && $1 == "kaio:" && /kernel=/ {
+	for (i = 2; i <= NF; i++) {
+		eq = index($i, "=")
+		if (eq)
+			ks[substr($i, 1, eq - 1)] = substr($i, eq + 1)
+	}
+	next
+}
+END {
+	status = "ok"
+	if (st["exit"] == "")
+		status = "fail:no-runstat-result"
+	else if (st["exit"] != 0)
+		status = "fail:exit-" st["exit"]
+	else if (!got)
+		status = "fail:no-terse-line"
+	else if (err != 0)
+		status = "fail:fio-error-" err
+	else if (!b || kb <= 0)
+		status = "fail:no-io"
+	ios = (kb > 0) ? kb * 1024 / bs : 0
+	cpu = st["cpu_user_s"] + st["cpu_sys_s"]
+	net = cpu - base
+	if (net < 0)
+		net = 0
+	printf "%d,%d,%s,%s,%s,", seq, rep, workload, engine, status
+	if (status == "ok")
+		printf "%d,%.1f,%s,%d,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,",
+			iops, lat_avg, p99, ios, st["wall_s"], st["cpu_user_s"],
+			st["cpu_sys_s"], base, net * 1e6 / ios, cpu * 1e6 / ios
+	else
+		printf ",,,,%s,%s,%s,%s,,,", st["wall_s"], st["cpu_user_s"], st["cpu_sys_s"], base
+	printf "%s,%s,%s,%s,%s,%s,%s\n", st["threads_max"], st["rss_peak_kb"],
+		st["vsz_peak_kb"], cache, ks["kernel"], ks["sync_fallback"], ks["glibc"]
+}

@@ -1,0 +1,256 @@
+/*
+ * Notifications: SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_THREAD_ID, and the list
+ * sigevent of lio_listio(LIO_NOWAIT), delivered by at most one thread.
+ *
+ * A request that must be announced (its own sigevent, or the list it belongs
+ * to) does not go to eng.done when it completes: it goes on eng.notify, and
+ * the notifier thread delivers the notes in completion order, outside the
+ * lock, after the result is in the aiocb. A list goes on eng.lio_due once the
+ * last of its requests was announced, so its note comes after theirs.
+ * Delivering everything on one thread keeps that order and keeps SIGEV_THREAD
+ * callbacks off the program's threads: a callback never runs inside the
+ * program's own aio_* call, where it could deadlock on the program's locks.
+ *
+ * The notifier exists only while notes are owed (eng.owed): the first request
+ * that needs it starts it, it waits on the kernel like any other waiter
+ * (reaper or futex), and it exits after LINGER_NS with nothing owed. It
+ * blocks every signal, so signals land on the program's threads. A note
+ * queued by a thread other than the notifier while the notifier sleeps in
+ * io_getevents (a cancel, a synchronous completion) wakes it with a "kick":
+ * a zero-length read of a private eventfd, which completes at once.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine.h"
+
+#define LINGER_NS 1000000000L
+/* The longest the notifier sleeps without a look, should a kick fail. */
+#define BACKSTOP_NS 100000000L
+
+/* A zeroed sigevent is SIGEV_SIGNAL with signal 0: no notification. */
+int kaio_sigev_silent(const struct sigevent *sev)
+{
+	switch (sev->sigev_notify) {
+	case SIGEV_SIGNAL:
+	case SIGEV_THREAD_ID:
+		return sev->sigev_signo == 0;
+	case SIGEV_THREAD:
+		return sev->sigev_notify_function == NULL;
+	default:
+		return 1;	/* SIGEV_NONE, and values glibc ignores too */
+	}
+}
+
+static void deliver(const struct sigevent *sev)
+{
+	siginfo_t si;
+
+	if (sev->sigev_notify == SIGEV_THREAD) {
+		sev->sigev_notify_function(sev->sigev_value);
+		return;
+	}
+	memset(&si, 0, sizeof si);
+	si.si_signo = sev->sigev_signo;
+	si.si_code = SI_ASYNCIO;
+	si.si_pid = getpid();
+	si.si_uid = getuid();
+	si.si_value = sev->sigev_value;
+	if (sev->sigev_notify == SIGEV_THREAD_ID)
+		syscall(SYS_rt_tgsigqueueinfo, si.si_pid, sev->_sigev_un._tid, si.si_signo, &si);
+	else
+		syscall(SYS_rt_sigqueueinfo, si.si_pid, si.si_signo, &si);
+}
+
+static void deliver_req_locked(void)
+{
+	struct kaio_req *r = kaio_container_of(eng.notify.next, struct kaio_req, q);
+	struct kaio_lio *lio = r->lio;
+	struct sigevent sev = r->sev;
+	int has = r->notify;
+
+	kaio_list_del(&r->q);
+	kaio_list_add_tail(&eng.done, &r->q);
+	r->lio = NULL;
+	r->notify = 0;
+	kaio_unlock();
+	if (has)
+		deliver(&sev);
+	kaio_lock();
+	eng.owed--;
+	if (lio && --lio->remaining == 0)
+		kaio_lio_queue_locked(lio);
+}
+
+static void deliver_lio_locked(void)
+{
+	struct kaio_lio *lio = kaio_container_of(eng.lio_due.next, struct kaio_lio, q);
+
+	kaio_list_del(&lio->q);
+	kaio_unlock();
+	deliver(&lio->sev);
+	free(lio);
+	kaio_lock();
+	eng.owed--;
+}
+
+static long ns_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) * 1000000000L + now.tv_nsec - t->tv_nsec;
+}
+
+static void *notifier_main(void *arg)
+{
+	struct timespec idle;
+	int lingering = 0;
+
+	(void)arg;
+	kaio_lock();
+	for (;;) {
+		if (!kaio_list_empty(&eng.notify)) {
+			deliver_req_locked();
+		} else if (!kaio_list_empty(&eng.lio_due)) {
+			deliver_lio_locked();
+		} else if (!eng.reaper && kaio_events_reap()) {
+			continue;
+		} else if (eng.owed) {
+			lingering = 0;
+			kaio_wait_step(BACKSTOP_NS, 2);
+		} else if (!lingering) {
+			lingering = 1;
+			clock_gettime(CLOCK_MONOTONIC, &idle);
+		} else if (ns_since(&idle) < LINGER_NS) {
+			kaio_wait_step(LINGER_NS - ns_since(&idle), 2);
+		} else {
+			break;
+		}
+	}
+	eng.notifier = 0;
+	kaio_unlock();
+	return NULL;
+}
+
+static int notifier_start_locked(const struct sigevent *sev)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	sigset_t all, old;
+	size_t want, have;
+	int r;
+
+	if (eng.notifier)
+		return 0;
+	if (eng.kick_fd < 0) {
+		eng.kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (eng.kick_fd >= 0) {
+			io_prep_pread(&eng.kick, eng.kick_fd, NULL, 0, 0);
+			eng.kick.data = &eng.kick;
+		}
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* SIGEV_THREAD callbacks run here: give them the stack they asked for. */
+	if (sev && sev->sigev_notify == SIGEV_THREAD && sev->sigev_notify_attributes &&
+	    !pthread_attr_getstacksize(sev->sigev_notify_attributes, &want) &&
+	    !pthread_attr_getstacksize(&attr, &have) && want > have)
+		pthread_attr_setstacksize(&attr, want);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&t, &attr, notifier_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (r) {
+		kaio_debug("cannot start the notifier thread (%s)", strerrorname_np(r));
+		return -EAGAIN;
+	}
+	eng.notifier = 1;
+	eng.st.notifier_started++;
+	return 0;
+}
+
+/*
+ * Records what r must announce. -EAGAIN when the notifier cannot be started:
+ * the request is refused at once, as glibc refuses it when it cannot create
+ * a thread.
+ */
+int kaio_notify_prepare_locked(struct kaio_req *r, const struct sigevent *sev,
+			       struct kaio_lio *lio)
+{
+	r->notify = !kaio_sigev_silent(sev);
+	r->lio = NULL;
+	if (!r->notify && !lio)
+		return 0;
+	if (kaio_notify_owe_locked(r->notify ? sev : NULL) < 0) {
+		r->notify = 0;
+		return -EAGAIN;
+	}
+	if (r->notify)
+		r->sev = *sev;
+	r->lio = lio;
+	if (lio)
+		lio->remaining++;
+	return 0;
+}
+
+/* One more note is owed: the notifier must run until it is delivered. */
+int kaio_notify_owe_locked(const struct sigevent *sev)
+{
+	if (notifier_start_locked(sev) < 0)
+		return -EAGAIN;
+	eng.owed++;
+	return 0;
+}
+
+void kaio_notify_queue_locked(struct kaio_req *r)
+{
+	kaio_list_add_tail(&eng.notify, &r->q);
+	eng.notes_new = 1;
+}
+
+void kaio_lio_queue_locked(struct kaio_lio *lio)
+{
+	kaio_list_add_tail(&eng.lio_due, &lio->q);
+	eng.notes_new = 1;
+}
+
+/* Called on unlock after a note was queued. */
+void kaio_notify_wake_locked(void)
+{
+	struct iocb *kick = &eng.kick;
+
+	eng.notes_new = 0;
+	if (eng.reaper == 2 && !eng.kicking && eng.kick_fd >= 0 && eng.ctx) {
+		eng.kicking = io_submit(eng.ctx, 1, &kick) == 1;
+		eng.in_kernel += eng.kicking;
+		return;
+	}
+	kaio_waiters_wake();
+}
+
+/* fork: the child has no notifier and owes nothing; the kick fd is kept. */
+void kaio_notify_forget(void)
+{
+	struct kaio_list *p, *t;
+
+	eng.notifier = 0;
+	eng.owed = 0;
+	eng.notes_new = 0;
+	eng.kicking = 0;
+	kaio_list_each_safe(p, t, &eng.notify) {
+		kaio_list_del(p);
+		kaio_list_add_tail(&eng.free, p);
+	}
+	kaio_list_each_safe(p, t, &eng.lio_due) {
+		kaio_list_del(p);
+		free(kaio_container_of(p, struct kaio_lio, q));
+	}
+}
