@@ -1,20 +1,22 @@
 /*
- * Cancellation. A request still in user space (queued for ring space, or an
- * fsync waiting for earlier writes) is cancelled for real; one in the kernel
- * on a regular file or block device cannot be: io_cancel only cancels polls.
+ * Cancellation. A request still in user space (queued for ring space, or
+ * waiting for earlier requests) or in a poll is cancelled for real; a read or
+ * write already in the kernel cannot be: io_cancel only cancels polls.
  */
 #include <errno.h>
 
 #include "engine.h"
 
 /*
- * A request still in user space is cancelled for real; one in the kernel on a
- * regular file or block device cannot be (io_cancel only cancels polls).
+ * A request still in user space or waiting in a poll is cancelled for real;
+ * a read or write in the kernel cannot be (io_cancel only cancels polls).
  */
 static int cancel_one_locked(struct kaio_req *r)
 {
 	if (r->state == KAIO_SUBMITTED)
 		return AIO_NOTCANCELED;
+	if (r->state == KAIO_POLLING)
+		kaio_poll_cancel_locked(r);
 	kaio_req_complete(r, -ECANCELED);
 	eng.st.cancelled++;
 	return AIO_CANCELED;

@@ -78,12 +78,13 @@ static void stats_report(void)
 	struct kaio_stats st;
 
 	kaio_stats_get(&st);
-	kaio_say("kernel=%lu sync_fallback=%lu glibc=%lu queued=%lu cancelled=%lu "
-		 "peak_inflight=%lu io_submit=%lu io_getevents=%lu ring_reaped=%lu "
-		 "depth=%u ctx_error=%d notifier=%lu",
-		 st.kernel, st.sync_fallback, st.foreign, st.queued, st.cancelled,
-		 st.peak_inflight, st.io_submit, st.io_getevents, st.ring_reaped,
-		 st.depth, st.ctx_error, st.notifier_started);
+	kaio_say("kernel=%lu poll=%lu pollfirst=%lu sync_fallback=%lu sync_mode=%lu "
+		 "glibc=%lu queued=%lu cancelled=%lu peak_inflight=%lu io_submit=%lu "
+		 "io_getevents=%lu ring_reaped=%lu depth=%u ctx_error=%s notifier=%lu",
+		 st.kernel, st.polls, st.pollfirst, st.sync_fallback, st.sync_mode,
+		 st.foreign, st.queued, st.cancelled, st.peak_inflight, st.io_submit,
+		 st.io_getevents, st.ring_reaped, st.depth,
+		 st.ctx_error ? strerrorname_np(-st.ctx_error) : "0", st.notifier_started);
 }
 
 static void engine_init(void)
@@ -167,7 +168,11 @@ void kaio_waiters_wake(void)
 		syscall(SYS_futex, &eng.gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
-/* An fsync enters the queue once every earlier write on its fd is done. */
+/*
+ * A barrier enters the queue once every earlier request it waits for is done:
+ * an fsync waits for the fd's writes, a stream request for the earlier ones
+ * on its fd in the same direction.
+ */
 static void barriers_release_locked(const struct kaio_req *w)
 {
 	struct kaio_list *p, *t;
@@ -175,7 +180,7 @@ static void barriers_release_locked(const struct kaio_req *w)
 	kaio_list_each_safe(p, t, &eng.barriers) {
 		struct kaio_req *b = kaio_container_of(p, struct kaio_req, q);
 
-		if (b->fd != w->fd || b->seq < w->seq || --b->wait)
+		if (b->fd != w->fd || b->wait_op != w->op || b->seq < w->seq || --b->wait)
 			continue;
 		kaio_list_del(&b->q);
 		b->state = KAIO_QUEUED;
@@ -191,12 +196,16 @@ void kaio_req_complete(struct kaio_req *r, long res)
 	eng.nlive--;
 	kaio_list_del(&r->live);
 	kaio_list_del(&r->q);
+	if (r->pw) {
+		kaio_pollw_put(r->pw);
+		r->pw = NULL;
+	}
 	kaio_result_set(r->cb, res);
 	if (r->notify || r->lio)
 		kaio_notify_queue_locked(r);
 	else
 		kaio_list_add_tail(&eng.done, &r->q);
-	if (r->op == KAIO_WRITE && !kaio_list_empty(&eng.barriers))
+	if (!kaio_list_empty(&eng.barriers))
 		barriers_release_locked(r);
 }
 
@@ -208,7 +217,11 @@ void kaio_events_handle(const struct io_event *ev, int n)
 			eng.in_kernel--;
 			continue;
 		}
-		kaio_req_complete((struct kaio_req *)(uintptr_t)ev[i].data, (long)ev[i].res);
+		if ((uintptr_t)ev[i].data & 1)
+			kaio_poll_event_locked((struct kaio_pollw *)((uintptr_t)ev[i].data - 1),
+					       (long)ev[i].res);
+		else
+			kaio_req_event_locked(ev[i].data, (long)ev[i].res);
 	}
 }
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/uio.h>
 #include <stdint.h>
 
 #include "kaio.h"
@@ -12,7 +13,26 @@
 #include "ring.h"
 #include "table.h"
 
-enum kaio_state { KAIO_QUEUED, KAIO_BARRIER, KAIO_SUBMITTED, KAIO_DONE };
+/*
+ * QUEUED: the I/O waits for ring space on eng.pending; POLLQ: its poll does.
+ * BARRIER: waits for earlier requests (eng.barriers). SUBMITTED: the I/O is in
+ * the kernel; POLLING: the poll is. DONE: result published.
+ */
+enum kaio_state {
+	KAIO_QUEUED, KAIO_POLLQ, KAIO_BARRIER, KAIO_SUBMITTED, KAIO_POLLING, KAIO_DONE
+};
+
+/* KAIO_FILE: regular files and block devices; KAIO_STREAM: may block. */
+enum kaio_kind { KAIO_FILE, KAIO_STREAM };
+
+struct kaio_req;
+
+/* A poll iocb, apart from its request so that it may outlive it. */
+struct kaio_pollw {
+	struct iocb iocb;
+	struct kaio_req *req;	/* NULL once cancelled */
+	struct kaio_list q;
+};
 
 /* A LIO_NOWAIT list whose sigevent must fire after all its requests. */
 struct kaio_lio {
@@ -27,11 +47,17 @@ struct kaio_req {
 	struct kaio_list live;	/* eng.live while not DONE */
 	struct kaio_list q;	/* eng.pending, barriers, notify, done or free */
 	unsigned long seq;
-	unsigned wait;		/* BARRIER: earlier writes not yet done */
+	unsigned wait;		/* BARRIER: earlier requests not yet done */
 	int fd;
 	unsigned char op;
 	unsigned char state;
+	unsigned char wait_op;	/* BARRIER: the op of the requests it waits for */
+	unsigned char kind;
+	unsigned char nonblock;	/* O_NONBLOCK: EAGAIN is the answer */
+	unsigned char pollfirst;	/* no RWF_NOWAIT: poll, then sync I/O */
 	unsigned char notify;	/* sev must be delivered */
+	size_t done;		/* bytes of a stream write already written */
+	struct kaio_pollw *pw;
 	struct kaio_lio *lio;	/* announce to this list when done */
 	struct sigevent sev;	/* as submitted */
 };
@@ -146,5 +172,14 @@ int kaio_notify_owe_locked(const struct sigevent *sev);
 void kaio_notify_queue_locked(struct kaio_req *r);
 void kaio_lio_queue_locked(struct kaio_lio *lio);
 void kaio_notify_forget(void);
+/* Fds that can block (stream.c). */
+struct kaio_pollw *kaio_pollw_get(void);
+void kaio_pollw_put(struct kaio_pollw *w);
+long kaio_sync_io(struct kaio_req *r);
+void kaio_poll_queue_locked(struct kaio_req *r);
+void kaio_req_event_locked(struct kaio_req *r, long res);
+void kaio_poll_event_locked(struct kaio_pollw *w, long res);
+int kaio_stream_refused_locked(struct kaio_req *r, int err);
+void kaio_poll_cancel_locked(struct kaio_req *r);
 
 #endif

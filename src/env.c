@@ -70,10 +70,28 @@ static unsigned env_uint(const char *name, unsigned def, unsigned min, unsigned 
 	return (unsigned)v;
 }
 
+static int env_word(const char *name, const char *const words[], int n, int def)
+{
+	const char *s = secure_getenv(name);
+
+	if (!s)
+		return def;
+	for (int i = 0; i < n; i++)
+		if (!strcmp(s, words[i]))
+			return i;
+	kaio_say("ignoring %s='%.64s': expected %s, %s or %s; using %s",
+		 name, s, words[0], words[1], words[2], words[def]);
+	return def;
+}
+
 void kaio_config_load(void)
 {
+	static const char *const fallbacks[] = { "glibc", "sync", "error" };
+
 	kaio_config.debug = (int)env_uint("KAIO_DEBUG", 0, 0, 1);
 	kaio_config.stats = (int)env_uint("KAIO_STATS", 0, 0, 1);
 	kaio_config.queue_depth = env_uint("KAIO_QUEUE_DEPTH", KAIO_DEPTH_DEFAULT,
 					   1, KAIO_DEPTH_MAX);
+	kaio_config.fallback = (enum kaio_fallback)env_word("KAIO_FALLBACK", fallbacks, 3,
+							    KAIO_FALLBACK_GLIBC);
 }

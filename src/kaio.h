@@ -48,7 +48,8 @@ int kaio_foreign_used(void);
 int kaio_poll(void);
 
 struct kaio_stats {
-	unsigned long kernel, sync_fallback, foreign, queued, cancelled;
+	unsigned long kernel, polls, pollfirst, sync_fallback, sync_mode, foreign;
+	unsigned long queued, cancelled;
 	unsigned long io_submit, io_getevents, ring_reaped, peak_inflight;
 	unsigned long notifier_started;
 	unsigned depth;
@@ -57,9 +58,12 @@ struct kaio_stats {
 void kaio_stats_get(struct kaio_stats *st);
 
 /* Configuration from the environment (env.c). */
+enum kaio_fallback { KAIO_FALLBACK_GLIBC, KAIO_FALLBACK_SYNC, KAIO_FALLBACK_ERROR };
+
 struct kaio_config {
 	unsigned queue_depth;
 	int stats, debug;
+	enum kaio_fallback fallback;	/* when there is no kernel AIO */
 };
 extern struct kaio_config kaio_config;
 void kaio_config_load(void);

@@ -5,7 +5,9 @@
  * from the table.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,49 +47,52 @@ static void collect_locked(void)
 	}
 }
 
-/*
- * The kernel refused the request at submit with EINVAL although kaio checked
- * what it could (files without read_iter, such as some /proc files): serve it
- * in the caller, as a blocking pread/pwrite/fsync would.
- */
-static long sync_fallback(const struct kaio_req *r)
+/* io_submit refused r at once with err (never EAGAIN with room in the ring). */
+static void refused_locked(struct kaio_req *r, int err)
 {
-	const struct aiocb *cb = r->cb;
-	ssize_t n;
-
-	eng.st.sync_fallback++;
-	switch (r->op) {
-	case KAIO_READ:
-		n = pread(r->fd, (void *)cb->aio_buf, cb->aio_nbytes, cb->aio_offset);
-		break;
-	case KAIO_WRITE:
-		n = pwrite(r->fd, (const void *)cb->aio_buf, cb->aio_nbytes, cb->aio_offset);
-		break;
-	case KAIO_FSYNC:
-		n = fsync(r->fd);
-		break;
-	default:
-		n = fdatasync(r->fd);
-		break;
+	if (kaio_stream_refused_locked(r, err))
+		return;
+	/*
+	 * A regular file the kernel refuses (no read_iter: some /proc files)
+	 * although kaio checked what it could, or EAGAIN with nothing in the
+	 * kernel to wait for: serve it in the caller, as pread/pwrite would.
+	 */
+	if (err == -EINVAL || err == -EAGAIN || err == 0) {
+		kaio_debug("io_submit: %s on fd %d: served synchronously",
+			   strerrorname_np(err ? -err : EAGAIN), r->fd);
+		eng.st.sync_fallback++;
+		kaio_req_complete(r, kaio_sync_io(r));
+	} else {
+		kaio_req_complete(r, err);
 	}
-	return n < 0 ? -errno : n;
 }
 
-/* Moves queued requests into the kernel, in order, as far as the ring allows. */
+/*
+ * Moves queued requests into the kernel, in order, as far as the ring allows.
+ * Without a kernel context (KAIO_FALLBACK=sync) they are served right here.
+ */
 void kaio_pending_submit(void)
 {
+	while (!kaio_list_empty(&eng.pending) && !eng.ctx) {
+		struct kaio_req *r = kaio_container_of(eng.pending.next, struct kaio_req, q);
+
+		eng.st.sync_mode++;
+		kaio_req_complete(r, kaio_sync_io(r));
+	}
 	while (!kaio_list_empty(&eng.pending) && eng.in_kernel < eng.depth) {
 		struct kaio_list *p = eng.pending.next;
 		struct kaio_req *r;
 		int n = 0, k;
 
-		for (; p != &eng.pending && eng.in_kernel + n < eng.depth; p = p->next)
-			eng.batch[n++] = &kaio_container_of(p, struct kaio_req, q)->iocb;
+		for (; p != &eng.pending && eng.in_kernel + n < eng.depth; p = p->next) {
+			r = kaio_container_of(p, struct kaio_req, q);
+			eng.batch[n++] = r->state == KAIO_POLLQ ? &r->pw->iocb : &r->iocb;
+		}
 		eng.st.io_submit++;
 		k = io_submit(eng.ctx, n, eng.batch);
 		for (int i = 0; i < k; i++) {
-			r = kaio_container_of(eng.batch[i], struct kaio_req, iocb);
-			r->state = KAIO_SUBMITTED;
+			r = kaio_container_of(eng.pending.next, struct kaio_req, q);
+			r->state = r->state == KAIO_POLLQ ? KAIO_POLLING : KAIO_SUBMITTED;
 			kaio_list_del(&r->q);
 		}
 		if (k > 0) {
@@ -97,43 +102,45 @@ void kaio_pending_submit(void)
 				eng.st.peak_inflight = eng.in_kernel;
 			continue;
 		}
-		/* io_submit refused the first request: k is its error. */
-		r = kaio_container_of(eng.batch[0], struct kaio_req, iocb);
 		if (k == -EAGAIN && eng.in_kernel)
 			break;	/* ring full: retried as events free slots */
-		if (k == -EAGAIN || k == -EINVAL || k == 0) {
-			kaio_debug("io_submit: %s on fd %d: served synchronously",
-				   strerrorname_np(k ? -k : EAGAIN), r->fd);
-			kaio_req_complete(r, sync_fallback(r));
-		} else {
-			kaio_req_complete(r, k);
-		}
+		refused_locked(kaio_container_of(eng.pending.next, struct kaio_req, q), k);
 	}
 }
 
 /*
- * Decides whether kaio serves cb: 0 yes, -EOPNOTSUPP no (not a regular file
- * or block device). *err gets an error to report through cb's result instead
- * of submitting (bad fd, negative offset), as glibc reports those later
- * rather than at once.
+ * What kaio needs to know of cb's fd, with one fstat (and an fcntl for fds
+ * that can block). f->err gets an error to report through cb's result
+ * instead of submitting (bad fd, negative offset), as glibc reports those
+ * later rather than at once.
  */
-static int classify(const struct aiocb *cb, enum kaio_op op, int *err)
+struct fdinfo {
+	int err;
+	unsigned char kind, nonblock, seekless;
+};
+
+static void classify(const struct aiocb *cb, enum kaio_op op, struct fdinfo *f)
 {
 	struct stat st;
+	int fl;
 
-	*err = 0;
+	memset(f, 0, sizeof *f);
 	if (fstat(cb->aio_fildes, &st) < 0) {
-		*err = errno;
-		return 0;
+		f->err = errno;
+		return;
 	}
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-		return -EOPNOTSUPP;
 	if ((op == KAIO_READ || op == KAIO_WRITE) && cb->aio_offset < 0)
-		*err = EINVAL;
-	return 0;
+		f->err = EINVAL;
+	if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))
+		return;
+	f->kind = KAIO_STREAM;
+	f->seekless = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
+	fl = fcntl(cb->aio_fildes, F_GETFL);
+	f->nonblock = fl >= 0 && (fl & O_NONBLOCK);
 }
 
-static unsigned writes_before_locked(int fd)
+/* Live requests on fd of kind op, all earlier than a new one. */
+static unsigned count_before_locked(int fd, enum kaio_op op)
 {
 	struct kaio_list *p;
 	unsigned n = 0;
@@ -141,7 +148,7 @@ static unsigned writes_before_locked(int fd)
 	for (p = eng.live.next; p != &eng.live; p = p->next) {
 		struct kaio_req *r = kaio_container_of(p, struct kaio_req, live);
 
-		n += r->fd == fd && r->op == KAIO_WRITE;
+		n += r->fd == fd && r->op == op;
 	}
 	return n;
 }
@@ -169,7 +176,7 @@ static int foreign_in_flight(const struct aiocb *cb)
  * still completes like a request: its notification fires). -EINVAL: cb is
  * still in flight; -EAGAIN: no memory, or no notifier thread.
  */
-static int enqueue_locked(struct aiocb *cb, enum kaio_op op, int err,
+static int enqueue_locked(struct aiocb *cb, enum kaio_op op, const struct fdinfo *f,
 			  struct kaio_lio *lio)
 {
 	struct kaio_req *r;
@@ -179,7 +186,11 @@ static int enqueue_locked(struct aiocb *cb, enum kaio_op op, int err,
 	r = req_get_locked();
 	if (!r)
 		return -EAGAIN;
-	if (kaio_notify_prepare_locked(r, &cb->aio_sigevent, lio) < 0) {
+	r->pw = NULL;
+	if ((f->kind == KAIO_STREAM && !(r->pw = kaio_pollw_get())) ||
+	    kaio_notify_prepare_locked(r, &cb->aio_sigevent, lio) < 0) {
+		if (r->pw)
+			kaio_pollw_put(r->pw);
 		kaio_list_add_tail(&eng.free, &r->q);
 		return -EAGAIN;
 	}
@@ -189,12 +200,18 @@ static int enqueue_locked(struct aiocb *cb, enum kaio_op op, int err,
 	r->fd = cb->aio_fildes;
 	r->op = (unsigned char)op;
 	r->seq = ++eng.seq;
+	r->kind = f->kind;
+	r->nonblock = f->nonblock;
+	r->pollfirst = 0;
+	r->done = 0;
 	switch (op) {
 	case KAIO_READ:
-		io_prep_pread(&r->iocb, r->fd, (void *)cb->aio_buf, cb->aio_nbytes, cb->aio_offset);
+		io_prep_pread(&r->iocb, r->fd, (void *)cb->aio_buf, cb->aio_nbytes,
+			      f->seekless ? 0 : cb->aio_offset);
 		break;
 	case KAIO_WRITE:
-		io_prep_pwrite(&r->iocb, r->fd, (void *)cb->aio_buf, cb->aio_nbytes, cb->aio_offset);
+		io_prep_pwrite(&r->iocb, r->fd, (void *)cb->aio_buf, cb->aio_nbytes,
+			       f->seekless ? 0 : cb->aio_offset);
 		break;
 	case KAIO_FSYNC:
 		io_prep_fsync(&r->iocb, r->fd);
@@ -203,19 +220,20 @@ static int enqueue_locked(struct aiocb *cb, enum kaio_op op, int err,
 		io_prep_fdsync(&r->iocb, r->fd);
 		break;
 	}
+	if (f->kind == KAIO_STREAM && !f->nonblock && op <= KAIO_WRITE)
+		r->iocb.aio_rw_flags = RWF_NOWAIT;
 	r->iocb.data = r;
 	cb->__return_value = 0;
 	kaio_tag_set(cb, TAG_BUSY);
 	__atomic_store_n(&cb->__error_code, EINPROGRESS, __ATOMIC_RELEASE);
+	r->state = KAIO_QUEUED;
+	r->wait_op = op <= KAIO_WRITE ? op : KAIO_WRITE;
+	r->wait = f->kind == KAIO_STREAM || op > KAIO_WRITE ? count_before_locked(r->fd, r->wait_op) : 0;
 	kaio_list_add_tail(&eng.live, &r->live);
 	eng.nlive++;
-	r->state = KAIO_QUEUED;
-	if (err) {
-		kaio_req_complete(r, -err);
-		return 0;
-	}
-	r->wait = op == KAIO_FSYNC || op == KAIO_FDSYNC ? writes_before_locked(r->fd) : 0;
-	if (r->wait) {
+	if (f->err) {
+		kaio_req_complete(r, -f->err);
+	} else if (r->wait) {
 		r->state = KAIO_BARRIER;
 		kaio_list_add_tail(&eng.barriers, &r->q);
 	} else {
@@ -224,13 +242,17 @@ static int enqueue_locked(struct aiocb *cb, enum kaio_op op, int err,
 	return 0;
 }
 
-/* Lock and make sure the context exists: 0, or -EOPNOTSUPP unlocked. */
+/*
+ * Locks, with the kernel context made on first use. Without kernel AIO,
+ * KAIO_FALLBACK decides: sync (locked, no context: requests are served in
+ * the caller), glibc (-EOPNOTSUPP, unlocked) or error (-EAGAIN, unlocked).
+ */
 static int lock_ctx(void)
 {
 	kaio_engine_enter();
-	if (kaio_ctx_get() < 0) {
+	if (kaio_ctx_get() < 0 && kaio_config.fallback != KAIO_FALLBACK_SYNC) {
 		kaio_unlock();
-		return -EOPNOTSUPP;
+		return kaio_config.fallback == KAIO_FALLBACK_GLIBC ? -EOPNOTSUPP : -EAGAIN;
 	}
 	collect_locked();
 	return 0;
@@ -250,13 +272,16 @@ static void submit_and_unlock(void)
 
 int kaio_submit(struct aiocb *cb, enum kaio_op op)
 {
-	int err, r;
+	struct fdinfo f;
+	int r;
 
 	if (foreign_in_flight(cb))
 		return -EINVAL;
-	if (classify(cb, op, &err) < 0 || lock_ctx() < 0)
-		return -EOPNOTSUPP;
-	r = enqueue_locked(cb, op, err, NULL);
+	classify(cb, op, &f);
+	r = lock_ctx();
+	if (r < 0)
+		return r;
+	r = enqueue_locked(cb, op, &f, NULL);
 	submit_and_unlock();
 	return r;
 }
@@ -270,12 +295,13 @@ int kaio_listio(int mode, struct aiocb *const list[], int nent,
 		const struct sigevent *sev)
 {
 	struct kaio_lio *lio = NULL;
-	int *errs, enq_err = 0, queued = 0, r = 0;
+	struct fdinfo *fi;
+	int enq_err = 0, queued = 0, r = 0;
 
 	if (nent <= 0)
 		return 0;
-	errs = calloc((size_t)nent, sizeof *errs);
-	if (!errs)
+	fi = calloc((size_t)nent, sizeof *fi);
+	if (!fi)
 		return -EAGAIN;
 	for (int i = 0; i < nent; i++) {
 		struct aiocb *cb = list[i];
@@ -286,20 +312,13 @@ int kaio_listio(int mode, struct aiocb *const list[], int nent,
 			r = -EINVAL;
 			goto out;
 		}
-		if (cb->aio_lio_opcode != LIO_READ && cb->aio_lio_opcode != LIO_WRITE) {
-			errs[i] = EINVAL;
-			continue;
-		}
-		if (classify(cb, cb->aio_lio_opcode == LIO_READ ? KAIO_READ : KAIO_WRITE,
-			     &errs[i]) < 0) {
-			r = -EOPNOTSUPP;
-			goto out;
-		}
+		classify(cb, cb->aio_lio_opcode == LIO_READ ? KAIO_READ : KAIO_WRITE, &fi[i]);
+		if (cb->aio_lio_opcode != LIO_READ && cb->aio_lio_opcode != LIO_WRITE)
+			fi[i].err = EINVAL;
 	}
-	if (lock_ctx() < 0) {
-		r = -EOPNOTSUPP;
+	r = lock_ctx();
+	if (r < 0)
 		goto out;
-	}
 	for (int i = 0; i < nent; i++) {
 		if (listed(list[i]) && in_flight_locked(list[i])) {
 			kaio_unlock();
@@ -333,7 +352,7 @@ int kaio_listio(int mode, struct aiocb *const list[], int nent,
 			continue;
 		}
 		r = enqueue_locked(cb, cb->aio_lio_opcode == LIO_READ ? KAIO_READ : KAIO_WRITE,
-				   errs[i], lio);
+				   &fi[i], lio);
 		if (r < 0)
 			enq_err = -r;
 		else
@@ -353,6 +372,6 @@ int kaio_listio(int mode, struct aiocb *const list[], int nent,
 		r = enq_err ? -EIO : 0;
 	}
 out:
-	free(errs);
+	free(fi);
 	return r;
 }

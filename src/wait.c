@@ -85,7 +85,8 @@ int kaio_wait_step(long left, int role)
 	struct step s;
 	int n, type;
 
-	s.role = eng.reaper ? 0 : role;
+	/* Without a context, nothing to reap: completions come with a futex wake. */
+	s.role = eng.reaper || !eng.ctx ? 0 : role;
 	if (s.role) {
 		eng.reaper = role;
 		for (int i = 0; i < EVENTS_MAX; i++)

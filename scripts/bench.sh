@@ -1,0 +1,304 @@
+#!/usr/bin/env bash
+# Usage: scripts/bench.sh BUILD_DIR [quick|full] [--publish]
+#   (make bench: scripts/bench.sh build quick; make bench-full: ... full)
+#
+# fio 4 KiB random I/O with five engines: fio's posixaio engine under glibc and
+# under kaio (BUILD_DIR/kaio), fio's libaio and io_uring engines, and psync.
+# Workloads: O_DIRECT random read at QD 1/8/32/128, O_DIRECT random write at
+# QD 1/32, buffered random read of a page-cached file at QD 1/32, and O_DIRECT
+# random read at QD 32 spread over 4 files (glibc runs one request per fd at a
+# time: there it may have 4 in flight instead of 1).
+# In each repetition every workload runs every engine, the engine order rotated
+# from one repetition (and workload) to the next; the tables hold medians.
+#   quick: 2 repetitions x 0.5 s per run (about 1.5 minutes)
+#   full:  3 repetitions x 5 s per run (about 13 minutes)
+# KAIO_BENCH_REPS and KAIO_BENCH_RUNTIME (fio syntax: 5, 500ms) override them.
+#
+# Each fio runs as one process (--thread) under BUILD_DIR/runstat, which gives
+# the CPU time of all its threads (glibc's AIO helpers included), the peak
+# thread count, RSS and virtual size. Each repetition also runs every engine
+# once for a single I/O: that CPU (fio's start-up and exit, ~0.15 s) is
+# subtracted before dividing by the number of I/Os.
+#
+# Data: ${KAIO_BENCH_DIR:-${KAIO_DEMO_DIR:-BUILD_DIR}}/kaio-demo.dat (1 GiB,
+# shared with scripts/demo.sh), kaio-bench-cached.dat and kaio-bench-fd{0..3}.dat
+# (256 MiB each); made once from /dev/urandom and reused while their size is
+# right. The data directory must support O_DIRECT (not tmpfs).
+#
+# Writes BUILD_DIR/bench/: results.csv (one row per engine x workload x
+# repetition), startup.csv, medians.csv, bench.png (if gnuplot is installed),
+# machine.txt, README-block.md (printed at the end; also
+# scripts/bench/README-table.sh BUILD_DIR/bench), raw/ (every run's output).
+# --publish also copies bench.png, README-block.md and medians.csv to
+# docs/bench.png, docs/bench.md and docs/bench.csv.
+# Exit status: 0, or 1 if a run failed (the others are still reported).
+set -euo pipefail
+
+usage() {
+	echo "usage: $0 BUILD_DIR [quick|full] [--publish]" >&2
+	exit 2
+}
+
+build= mode=quick publish=0
+for a in "$@"; do
+	case $a in
+	--publish) publish=1 ;;
+	quick | full) mode=$a ;;
+	-*) usage ;;
+	*) [[ -z $build ]] || usage; build=$a ;;
+	esac
+done
+[[ -n $build ]] || usage
+
+here=$(cd "$(dirname "$0")" && pwd)
+helpers=$here/bench
+root=$(dirname "$here")
+case $mode in
+quick) reps=2 runtime=500ms ;;
+full) reps=3 runtime=5 ;;
+esac
+reps=${KAIO_BENCH_REPS:-$reps}
+runtime=${KAIO_BENCH_RUNTIME:-$runtime}
+[[ $reps =~ ^[1-9][0-9]*$ ]] || { echo "bench: KAIO_BENCH_REPS must be a positive integer" >&2; exit 2; }
+[[ $runtime =~ ^[1-9][0-9]*(ms|s)?$ ]] || { echo "bench: KAIO_BENCH_RUNTIME: e.g. 5 or 500ms" >&2; exit 2; }
+
+kaio=$build/kaio
+runstat=$build/runstat
+for f in "$kaio" "$runstat"; do
+	[[ -x $f ]] || { echo "bench: $f is missing: run make first" >&2; exit 1; }
+done
+[[ -f $build/libkaio.so ]] || { echo "bench: $build/libkaio.so is missing: run make first" >&2; exit 1; }
+command -v fio >/dev/null || { echo "bench: fio is not installed (apt-get install fio)" >&2; exit 1; }
+have_gnuplot=1
+command -v gnuplot >/dev/null || have_gnuplot=0
+have_fincore=1
+command -v fincore >/dev/null || have_fincore=0
+if ((publish && !have_gnuplot)); then
+	echo "bench: --publish needs gnuplot (apt-get install gnuplot-nox)" >&2
+	exit 1
+fi
+
+dir=${KAIO_BENCH_DIR:-${KAIO_DEMO_DIR:-$build}}
+out=$build/bench
+raw=$out/raw
+mkdir -p "$dir" "$raw"
+rm -f "$raw"/*
+# fio splits --filename at ':'.
+[[ $dir != *:* ]] || { echo "bench: the data directory must not contain ':': $dir" >&2; exit 1; }
+
+big=$dir/kaio-demo.dat
+cached=$dir/kaio-bench-cached.dat
+fds=("$dir"/kaio-bench-fd{0,1,2,3}.dat)
+mib=$((1024 * 1024))
+
+# make_file PATH MiB: random data, kept while it has the right size.
+make_file() {
+	local f=$1 n=$2
+	if [[ ! -f $f ]] || [[ "$(stat -c %s "$f")" != "$((n * mib))" ]]; then
+		echo "Writing $n MiB of random data: $f (once; reused later)"
+		rm -f "$f"
+		dd if=/dev/urandom of="$f.tmp" bs=1M count="$n" conv=fsync status=none
+		mv -f "$f.tmp" "$f"
+	fi
+}
+make_file "$big" 1024
+make_file "$cached" 256
+for f in "${fds[@]}"; do
+	make_file "$f" 256
+done
+if ! dd if="$big" of=/dev/null bs=4096 count=1 iflag=direct status=none 2>/dev/null; then
+	echo "bench: O_DIRECT reads fail in $dir: set KAIO_BENCH_DIR to a directory on a disk file system" >&2
+	exit 1
+fi
+
+engines=(glibc kaio libaio io_uring psync)
+workloads=(read-direct-qd1 read-direct-qd8 read-direct-qd32 read-direct-qd128
+	write-direct-qd1 write-direct-qd32 read-cached-qd1 read-cached-qd32
+	read-direct-qd32-4fd)
+
+# wl_args WORKLOAD: sets args to the workload's fio options.
+wl_args() {
+	local qd=${1##*-qd}
+	qd=${qd%%-*}
+	case $1 in
+	read-direct-qd32-4fd)
+		local IFS=:
+		args=(--rw=randread --direct=1 "--filename=${fds[*]}" --size=1g)
+		;;
+	read-direct-*) args=(--rw=randread --direct=1 "--filename=$big" --size=1g) ;;
+	write-direct-*) args=(--rw=randwrite --direct=1 "--filename=$big" --size=1g) ;;
+	# fio's default invalidate=1 would drop the file from the page cache.
+	read-cached-*) args=(--rw=randread --direct=0 --invalidate=0 "--filename=$cached" --size=256m) ;;
+	*) echo "bench: unknown workload $1" >&2; exit 1 ;;
+	esac
+	args+=("--iodepth=$qd" "--runtime=$runtime" --time_based)
+}
+
+# run_fio TAG ENGINE FIO_ARGS...: one fio run; its output in $raw/TAG.*
+run_fio() {
+	local tag=$1 engine=$2 ioengine=$2
+	shift 2
+	local -a pre=()
+	case $engine in
+	glibc) ioengine=posixaio ;;
+	kaio) ioengine=posixaio pre=("$kaio" -s) ;;
+	esac
+	"$runstat" -o "$raw/$tag.stat" "${pre[@]}" fio --name=bench "--ioengine=$ioengine" \
+		--bs=4k --thread --output-format=terse --lat_percentiles=1 "$@" \
+		>"$raw/$tag.out" 2>"$raw/$tag.err" || true
+}
+
+# Percentage of the cached file in the page cache ("" without fincore).
+cache_pct() {
+	((have_fincore)) || return 0
+	fincore --bytes --noheadings --output RES "$cached" 2>/dev/null |
+		awk -v s=$((256 * mib)) '{ printf "%.1f", 100 * $1 / s }'
+}
+
+stat_field() { # stat_field FILE KEY
+	awk -v k="$2" '{ for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) print substr($i, length(k) + 2) }' "$1" 2>/dev/null
+}
+
+cols="seq,rep,workload,engine,status,iops,lat_avg_us,lat_p99_us,ios,wall_s,cpu_user_s,cpu_sys_s,cpu_base_s,cpu_per_io_us,cpu_per_io_raw_us,threads_max,rss_peak_kb,vsz_peak_kb,cache_pct,kaio_kernel,kaio_sync,kaio_glibc"
+echo "$cols" >"$out/results.csv"
+echo "rep,engine,wall_s,cpu_s,threads_max,exit" >"$out/startup.csv"
+
+rt_s=$(awk -v r="$runtime" 'BEGIN { if (r ~ /ms$/) print r / 1000; else print r + 0 }')
+est=$(awk -v n=$((reps * ${#engines[@]} * (${#workloads[@]} + 1))) -v r="$rt_s" -v w=$((reps * ${#workloads[@]} * ${#engines[@]})) \
+	'BEGIN { printf "%d", w * r + n * 0.35 }')
+echo "kaio bench ($mode): ${#workloads[@]} workloads x ${#engines[@]} engines x $reps repetitions, $runtime per run, about $est s"
+if ((!have_fincore)); then
+	echo "note: fincore (util-linux) not found: cannot check that the cached file stayed in the page cache"
+fi
+
+SECONDS=0
+seq=0
+declare -A base=() dropped=()
+warnings=()
+failed=0
+for ((rep = 1; rep <= reps; rep++)); do
+	# fio's fixed cost per engine: one I/O, same options as the direct rows.
+	for ((i = 0; i < ${#engines[@]}; i++)); do
+		e=${engines[(i + rep - 1) % ${#engines[@]}]}
+		[[ -z ${dropped[$e]-} ]] || continue
+		tag=rep$rep-startup-$e
+		run_fio "$tag" "$e" --rw=randread --direct=1 "--filename=$big" --size=1g --iodepth=1 --io_size=4k
+		code=$(stat_field "$raw/$tag.stat" exit)
+		cpu=$(awk -v u="$(stat_field "$raw/$tag.stat" cpu_user_s)" -v s="$(stat_field "$raw/$tag.stat" cpu_sys_s)" \
+			'BEGIN { printf "%.3f", u + s }')
+		echo "$rep,$e,$(stat_field "$raw/$tag.stat" wall_s),$cpu,$(stat_field "$raw/$tag.stat" threads_max),$code" >>"$out/startup.csv"
+		if [[ $code != 0 ]]; then
+			if ((rep == 1)); then
+				dropped[$e]=1
+				warnings+=("engine $e does not work here (exit ${code:-?}); left out: $(grep -v '^note:' "$raw/$tag.err" "$raw/$tag.out" 2>/dev/null | tail -n 1)")
+				echo "engine $e failed its first run; left out:"
+				tail -n 3 "$raw/$tag.err" | sed 's/^/    /'
+				continue
+			fi
+			warnings+=("rep $rep: start-up run of $e failed: its CPU is not subtracted")
+			cpu=0
+		fi
+		base[$e]=$cpu
+	done
+
+	for ((w = 0; w < ${#workloads[@]}; w++)); do
+		wl=${workloads[w]}
+		wl_args "$wl"
+		line="rep $rep/$reps $(printf '%-21s' "$wl")"
+		for ((i = 0; i < ${#engines[@]}; i++)); do
+			e=${engines[(i + w + rep - 1) % ${#engines[@]}]}
+			[[ -z ${dropped[$e]-} ]] || continue
+			seq=$((seq + 1))
+			tag=rep$rep-$wl-$e
+			cache=
+			if [[ $wl == read-cached-* ]]; then
+				# The VM drops page cache left untouched for about a minute.
+				cat "$cached" >/dev/null
+				before=$(cache_pct)
+			fi
+			run_fio "$tag" "$e" "${args[@]}"
+			if [[ $wl == read-cached-* ]]; then
+				after=$(cache_pct)
+				cache=$(awk -v a="$before" -v b="$after" 'BEGIN { if (a != "" && b != "") print (a < b) ? a : b }')
+			fi
+			awk -v seq="$seq" -v rep="$rep" -v workload="$wl" -v engine="$e" -v bs=4096 \
+				-v base="${base[$e]}" -v cache="$cache" -f "$helpers/parse.awk" \
+				FS=' ' "$raw/$tag.stat" FS=';' "$raw/$tag.out" FS=' ' "$raw/$tag.err" \
+				>>"$out/results.csv" 2>/dev/null ||
+				echo "$seq,$rep,$wl,$e,fail:unreadable,,,,,,,,,,,,,,,,,," >>"$out/results.csv"
+			IFS=, read -r -a row <<<"$(tail -n 1 "$out/results.csv")"
+			if [[ ${row[4]} != ok ]]; then
+				failed=1
+				warnings+=("rep $rep $wl $e: ${row[4]} ($(tail -n 1 "$raw/$tag.err" 2>/dev/null))")
+				line+=" $e=FAILED"
+				continue
+			fi
+			line+=" $e=${row[5]}"
+			if [[ -n $cache ]] && awk -v c="$cache" 'BEGIN { exit !(c < 99) }'; then
+				warnings+=("rep $rep $wl $e: only $cache% of the file was in the page cache")
+			fi
+			if [[ $e == kaio ]] && { [[ -z ${row[19]-} ]] || [[ ${row[21]-0} != 0 ]]; }; then
+				warnings+=("rep $rep $wl kaio: KAIO_STATS says kernel=${row[19]-?} sync_fallback=${row[20]-?} glibc=${row[21]-?}")
+			fi
+		done
+		echo "$line"
+	done
+done
+bench_s=$SECONDS
+
+used=()
+for e in "${engines[@]}"; do
+	[[ -n ${dropped[$e]-} ]] || used+=("$e")
+done
+awk -F, -v workloads="${workloads[*]}" -v engines="${used[*]}" -f "$helpers/medians.awk" \
+	"$out/results.csv" >"$out/medians.csv"
+
+# The machine line and the run line, for the tables and the plot.
+model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+fs=$(findmnt -n -o FSTYPE,SOURCE -T "$dir" 2>/dev/null | head -n 1 || true)
+[[ -n $fs ]] || fs=$(df -PT "$dir" | awk 'NR == 2 { print $2 " " $1 }')
+read -r fstype fsdev <<<"$fs"
+glibc_v=$(ldd --version 2>/dev/null | awk 'NR == 1 { print $NF }')
+rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ $rev != unknown && -n "$(git -C "$root" status --porcelain -- src preload 2>/dev/null)" ]]; then
+	rev+=+changes
+fi
+startup=$(awk -F, 'NR > 1 && $6 == 0 { s += $4; n++ } END { if (n) printf "%.2f", s / n }' "$out/startup.csv")
+machine="Machine: $(nproc) CPUs ($model), Linux $(uname -r), data on $fstype ($fsdev), $(fio --version), glibc $glibc_v, kaio $rev."
+runline="Run: $(date -u +%F), $mode mode, $reps repetitions x $runtime per run, ${#used[@]} engines interleaved (order rotated), medians; fio start-up CPU subtracted (mean ${startup:-?} s per run)."
+printf '%s\n%s\n' "$machine" "$runline" >"$out/machine.txt"
+
+plot_note=
+if ((have_gnuplot)); then
+	awk -F, -v measure=iops -v engines="${used[*]}" -f "$helpers/plotdata.awk" "$out/medians.csv" >"$out/iops.dat"
+	awk -F, -v measure=cpu_per_io_us -v engines="${used[*]}" -f "$helpers/plotdata.awk" "$out/medians.csv" >"$out/cpu.dat"
+	sub="$(nproc) CPUs, Linux $(uname -r), $fstype, $(fio --version); $reps x $runtime per engine and workload"
+	if ! gnuplot -e "dir='$out'; subtitle='$sub'; ncol=$((${#used[@]} + 1))" "$helpers/plot.gp" 2>"$raw/gnuplot.err"; then
+		warnings+=("gnuplot failed: $(tail -n 1 "$raw/gnuplot.err")")
+		plot_note="(gnuplot failed: no plot)"
+	fi
+else
+	plot_note="(gnuplot not installed: no plot; apt-get install gnuplot-nox)"
+fi
+
+"$helpers/README-table.sh" "$out" >"$out/README-block.md"
+echo
+echo "----- README block ($out/README-block.md) -----"
+cat "$out/README-block.md"
+echo "-----"
+echo
+echo "Wrote $out/results.csv, $out/medians.csv${plot_note:+ $plot_note}${plot_note:- and $out/bench.png}"
+if ((publish)); then
+	mkdir -p "$root/docs"
+	cp "$out/bench.png" "$root/docs/bench.png"
+	cp "$out/README-block.md" "$root/docs/bench.md"
+	cp "$out/medians.csv" "$root/docs/bench.csv"
+	echo "Published docs/bench.png, docs/bench.md, docs/bench.csv"
+fi
+if ((${#warnings[@]})); then
+	echo
+	echo "Warnings:"
+	printf '  %s\n' "${warnings[@]}"
+fi
+echo "Benchmark runs took ${bench_s} s (total $SECONDS s)."
+exit "$failed"
