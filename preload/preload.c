@@ -93,7 +93,9 @@ EXPORT int aio_fsync(int op, struct aiocb *cb)
 
 EXPORT int aio_error(const struct aiocb *cb)
 {
-	return kaio_error(cb);
+	int r = kaio_error(cb);
+
+	return r < 0 ? fail(-r) : r;
 }
 
 EXPORT ssize_t aio_return(struct aiocb *cb)
@@ -103,7 +105,7 @@ EXPORT ssize_t aio_return(struct aiocb *cb)
 
 	if (kaio_is_foreign(cb)) {
 		res = REAL(aio_return)(cb);
-		if (kaio_error(cb) != EINPROGRESS)
+		if (__atomic_load_n(&cb->__error_code, __ATOMIC_ACQUIRE) != EINPROGRESS)
 			kaio_set_foreign(cb, 0);
 		return res;
 	}
@@ -197,7 +199,7 @@ EXPORT int aio_fsync64(int op, struct aiocb64 *cb)
 
 EXPORT int aio_error64(const struct aiocb64 *cb)
 {
-	return kaio_error((const struct aiocb *)cb);
+	return aio_error((const struct aiocb *)cb);
 }
 
 EXPORT ssize_t aio_return64(struct aiocb64 *cb)

@@ -12,8 +12,8 @@
  *
  * Results live in the aiocb: __return_value, then a tag word in
  * __glibc_reserved, then __error_code with release order. aio_error and
- * aio_return read them without the lock; the tag (TAG_DONE -> 0 by
- * compare-and-swap) makes a second aio_return fail with EINVAL.
+ * aio_return read them without the lock; the tag (TAG_DONE -> TAG_RETURNED
+ * by compare-and-swap) makes a second aio_return fail with EINVAL.
  *
  * Locking. One mutex, eng.lock, guards everything here. Only one thread
  * consumes kernel events at a time: under the lock from the user-space ring,
@@ -70,6 +70,7 @@ static void atfork_child(void)
 {
 	pthread_mutex_init(&eng.lock, NULL);
 	kaio_locked = 0;
+	eng.epoch++;
 	forget_all();
 }
 
@@ -262,13 +263,28 @@ int kaio_poll(void)
 	return n;
 }
 
+/*
+ * The error code published in the aiocb, polling the ring while it is in
+ * progress. -EINVAL for an aiocb kaio never ran, or one still in flight in
+ * the parent when this process forked: neither will ever change here.
+ */
 int kaio_error(const struct aiocb *cb)
 {
 	int e = __atomic_load_n(&cb->__error_code, __ATOMIC_ACQUIRE);
+	uint64_t tag = kaio_tag_get(cb);
 
-	if (e == EINPROGRESS && kaio_poll())
-		e = __atomic_load_n(&cb->__error_code, __ATOMIC_ACQUIRE);
-	return e;
+	if (e == EINPROGRESS && tag == TAG_BUSY) {
+		if (kaio_poll())
+			e = __atomic_load_n(&cb->__error_code, __ATOMIC_ACQUIRE);
+		return e;
+	}
+	if (!TAG_IS_KAIO(tag) || (tag & 0xff) == (TAG_BUSY & 0xff)) {
+		kaio_debug("aio_error on aiocb %p, %s: EINVAL", (void *)cb,
+			   TAG_IS_KAIO(tag) ? "in flight before fork" : "never submitted");
+		return -EINVAL;
+	}
+	/* It was published between the two loads above. */
+	return __atomic_load_n(&cb->__error_code, __ATOMIC_ACQUIRE);
 }
 
 int kaio_return(struct aiocb *cb, ssize_t *res)
@@ -277,7 +293,7 @@ int kaio_return(struct aiocb *cb, ssize_t *res)
 
 	if (kaio_error(cb) == EINPROGRESS)
 		return -EINVAL;
-	if (!__atomic_compare_exchange_n(kaio_tag_of(cb), &done, 0, 0,
+	if (!__atomic_compare_exchange_n(kaio_tag_of(cb), &done, TAG_RETURNED, 0,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return -EINVAL;
 	*res = cb->__return_value;
@@ -295,7 +311,7 @@ void kaio_set_foreign(struct aiocb *cb, int on)
 		__atomic_store_n(&eng.foreign, 1, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&eng.st.foreign, 1, __ATOMIC_RELAXED);
 	}
-	kaio_tag_set(cb, on ? TAG_FOREIGN : 0);
+	kaio_tag_set(cb, on ? TAG_FOREIGN : TAG_RETURNED);
 }
 
 int kaio_foreign_used(void)

@@ -62,10 +62,17 @@ struct kaio_req {
 	struct sigevent sev;	/* as submitted */
 };
 
+/*
+ * The tag word kaio keeps in the aiocb's __glibc_reserved: 'kaio' in the high
+ * half, then a state. BUSY also carries the fork epoch, so an aiocb that was
+ * in flight in the parent is told apart in the child.
+ */
 #define TAG_MAGIC 0x6b61696f00000000ull
-#define TAG_BUSY (TAG_MAGIC | 1)
 #define TAG_DONE (TAG_MAGIC | 2)
 #define TAG_FOREIGN (TAG_MAGIC | 3)
+#define TAG_RETURNED (TAG_MAGIC | 4)
+#define TAG_BUSY (TAG_MAGIC | (uint64_t)eng.epoch << 8 | 1)
+#define TAG_IS_KAIO(t) (((t) >> 32) == (TAG_MAGIC >> 32))
 
 #define EVENTS_MAX 64
 
@@ -82,6 +89,7 @@ struct kaio_engine {
 	unsigned waiters;
 	unsigned gen;		/* futex word */
 	int foreign;
+	unsigned epoch;		/* forks survived, for TAG_BUSY */
 	/* Notifications (notify.c). */
 	struct kaio_list notify, lio_due;
 	unsigned owed;		/* requests and lists whose note is not delivered */

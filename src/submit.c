@@ -223,9 +223,10 @@ static int enqueue_locked(struct aiocb *cb, enum kaio_op op, const struct fdinfo
 	if (f->kind == KAIO_STREAM && !f->nonblock && op <= KAIO_WRITE)
 		r->iocb.aio_rw_flags = RWF_NOWAIT;
 	r->iocb.data = r;
+	/* In progress before busy: a concurrent aio_error never sees a stale code. */
 	cb->__return_value = 0;
-	kaio_tag_set(cb, TAG_BUSY);
 	__atomic_store_n(&cb->__error_code, EINPROGRESS, __ATOMIC_RELEASE);
+	kaio_tag_set(cb, TAG_BUSY);
 	r->state = KAIO_QUEUED;
 	r->wait_op = op <= KAIO_WRITE ? op : KAIO_WRITE;
 	r->wait = f->kind == KAIO_STREAM || op > KAIO_WRITE ? count_before_locked(r->fd, r->wait_op) : 0;
