@@ -80,10 +80,10 @@ static void stats_report(void)
 
 	kaio_stats_get(&st);
 	kaio_say("kernel=%lu poll=%lu pollfirst=%lu sync_fallback=%lu sync_mode=%lu "
-		 "glibc=%lu queued=%lu cancelled=%lu peak_inflight=%lu io_submit=%lu "
+		 "glibc=%lu queued=%lu cancelled=%lu reprobe=%lu peak_inflight=%lu io_submit=%lu "
 		 "io_getevents=%lu ring_reaped=%lu depth=%u ctx_error=%s notifier=%lu",
 		 st.kernel, st.polls, st.pollfirst, st.sync_fallback, st.sync_mode,
-		 st.foreign, st.queued, st.cancelled, st.peak_inflight, st.io_submit,
+		 st.foreign, st.queued, st.cancelled, st.reprobe, st.peak_inflight, st.io_submit,
 		 st.io_getevents, st.ring_reaped, st.depth,
 		 st.ctx_error ? strerrorname_np(-st.ctx_error) : "0", st.notifier_started);
 }

@@ -55,6 +55,7 @@ struct kaio_req {
 	unsigned char kind;
 	unsigned char nonblock;	/* O_NONBLOCK: EAGAIN is the answer */
 	unsigned char pollfirst;	/* no RWF_NOWAIT: poll, then sync I/O */
+	unsigned char probe;	/* sent as a regular file without fstat (submit.c) */
 	unsigned char notify;	/* sev must be delivered */
 	size_t done;		/* bytes of a stream write already written */
 	struct kaio_pollw *pw;
@@ -188,6 +189,7 @@ void kaio_poll_queue_locked(struct kaio_req *r);
 void kaio_req_event_locked(struct kaio_req *r, long res);
 void kaio_poll_event_locked(struct kaio_pollw *w, long res);
 int kaio_stream_refused_locked(struct kaio_req *r, int err);
+int kaio_probe_failed_locked(struct kaio_req *r, long err);
 void kaio_poll_cancel_locked(struct kaio_req *r);
 
 #endif

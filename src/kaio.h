@@ -49,7 +49,7 @@ int kaio_poll(void);
 
 struct kaio_stats {
 	unsigned long kernel, polls, pollfirst, sync_fallback, sync_mode, foreign;
-	unsigned long queued, cancelled;
+	unsigned long queued, cancelled, reprobe;
 	unsigned long io_submit, io_getevents, ring_reaped, peak_inflight;
 	unsigned long notifier_started;
 	unsigned depth;

@@ -106,6 +106,14 @@ void kaio_req_event_locked(struct kaio_req *r, long res)
 {
 	struct iocb *io = &r->iocb;
 
+	if (r->probe && res < 0) {
+		eng.in_kernel--;
+		if (kaio_probe_failed_locked(r, res)) {
+			requeue_locked(r, KAIO_QUEUED);
+			return;
+		}
+		eng.in_kernel++;
+	}
 	if (r->kind == KAIO_STREAM) {
 		if (res == -EAGAIN && (io->aio_rw_flags & RWF_NOWAIT)) {
 			eng.in_kernel--;

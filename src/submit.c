@@ -50,6 +50,8 @@ static void collect_locked(void)
 /* io_submit refused r at once with err (never EAGAIN with room in the ring). */
 static void refused_locked(struct kaio_req *r, int err)
 {
+	if (r->probe && kaio_probe_failed_locked(r, err))
+		return;	/* requeued: it stays first in line */
 	if (kaio_stream_refused_locked(r, err))
 		return;
 	/*
@@ -116,27 +118,101 @@ void kaio_pending_submit(void)
  */
 struct fdinfo {
 	int err;
-	unsigned char kind, nonblock, seekless;
+	unsigned char kind, nonblock, seekless, probe;
 };
+
+/*
+ * The fstat per request costs a syscall. A read on a fd last seen to be a
+ * regular file or block device skips it and goes in with RWF_NOWAIT
+ * instead: if the fd was closed and reused for a pipe or socket, the kernel
+ * answers -EAGAIN (or refuses it) rather than block the caller, and the
+ * request is classified again (kaio_probe_failed_locked). A fd whose probing
+ * reads keep failing with EAGAIN (uncached buffered reads) cools down for
+ * FD_COOLDOWN reads with fstat. Per fd: 0 unknown, 1 probe, >1 cooling.
+ */
+#define FD_CACHED 4096
+#define FD_COOLDOWN 64
+
+static unsigned char fd_state[FD_CACHED];
+
+static unsigned char *fd_slot(int fd)
+{
+	return fd >= 0 && fd < FD_CACHED ? &fd_state[fd] : NULL;
+}
+
+static void fd_learn(int fd, int file)
+{
+	unsigned char *s = fd_slot(fd), v;
+
+	if (!s)
+		return;
+	v = __atomic_load_n(s, __ATOMIC_RELAXED);
+	__atomic_store_n(s, !file ? 0 : v > 1 ? v - 1 : 1, __ATOMIC_RELAXED);
+}
+
+static void classify_stat(int fd, const struct stat *st, struct fdinfo *f)
+{
+	int fl;
+
+	f->kind = KAIO_FILE;
+	if (S_ISREG(st->st_mode) || S_ISBLK(st->st_mode))
+		return;
+	f->kind = KAIO_STREAM;
+	f->seekless = S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode);
+	fl = fcntl(fd, F_GETFL);
+	f->nonblock = fl >= 0 && (fl & O_NONBLOCK);
+}
 
 static void classify(const struct aiocb *cb, enum kaio_op op, struct fdinfo *f)
 {
+	unsigned char *slot = fd_slot(cb->aio_fildes);
 	struct stat st;
-	int fl;
 
 	memset(f, 0, sizeof *f);
+	if ((op == KAIO_READ || op == KAIO_WRITE) && cb->aio_offset < 0)
+		f->err = EINVAL;
+	if (op == KAIO_READ && slot && __atomic_load_n(slot, __ATOMIC_RELAXED) == 1) {
+		f->probe = 1;
+		return;
+	}
 	if (fstat(cb->aio_fildes, &st) < 0) {
 		f->err = errno;
 		return;
 	}
-	if ((op == KAIO_READ || op == KAIO_WRITE) && cb->aio_offset < 0)
-		f->err = EINVAL;
-	if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))
-		return;
-	f->kind = KAIO_STREAM;
-	f->seekless = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
-	fl = fcntl(cb->aio_fildes, F_GETFL);
-	f->nonblock = fl >= 0 && (fl & O_NONBLOCK);
+	classify_stat(cb->aio_fildes, &st, f);
+	fd_learn(cb->aio_fildes, f->kind == KAIO_FILE);
+}
+
+/*
+ * A probing read failed (-EAGAIN, a refusal, an error): learn what the fd
+ * really is and send the read again the way its kind needs. 0 when there is
+ * nothing to retry (the fd is gone): the caller reports err.
+ */
+int kaio_probe_failed_locked(struct kaio_req *r, long err)
+{
+	struct fdinfo f = { 0 };
+	struct stat st;
+
+	r->probe = 0;
+	r->iocb.aio_rw_flags = 0;
+	eng.st.reprobe++;
+	if (fstat(r->fd, &st) < 0)
+		return 0;
+	classify_stat(r->fd, &st, &f);
+	fd_learn(r->fd, f.kind == KAIO_FILE);
+	if (f.kind == KAIO_FILE) {
+		if (err == -EAGAIN && fd_slot(r->fd))
+			*fd_slot(r->fd) = FD_COOLDOWN;
+		return 1;
+	}
+	kaio_debug("fd %d is no longer a regular file: served as a stream", r->fd);
+	r->kind = KAIO_STREAM;
+	r->nonblock = f.nonblock;
+	if (f.seekless)
+		r->iocb.u.c.offset = 0;
+	if (!f.nonblock)
+		r->iocb.aio_rw_flags = RWF_NOWAIT;
+	return 1;
 }
 
 /* Live requests on fd of kind op, all earlier than a new one. */
@@ -187,7 +263,7 @@ static int enqueue_locked(struct aiocb *cb, enum kaio_op op, const struct fdinfo
 	if (!r)
 		return -EAGAIN;
 	r->pw = NULL;
-	if ((f->kind == KAIO_STREAM && !(r->pw = kaio_pollw_get())) ||
+	if (((f->kind == KAIO_STREAM || f->probe) && !(r->pw = kaio_pollw_get())) ||
 	    kaio_notify_prepare_locked(r, &cb->aio_sigevent, lio) < 0) {
 		if (r->pw)
 			kaio_pollw_put(r->pw);
@@ -203,6 +279,7 @@ static int enqueue_locked(struct aiocb *cb, enum kaio_op op, const struct fdinfo
 	r->kind = f->kind;
 	r->nonblock = f->nonblock;
 	r->pollfirst = 0;
+	r->probe = f->probe;
 	r->done = 0;
 	switch (op) {
 	case KAIO_READ:
@@ -220,7 +297,7 @@ static int enqueue_locked(struct aiocb *cb, enum kaio_op op, const struct fdinfo
 		io_prep_fdsync(&r->iocb, r->fd);
 		break;
 	}
-	if (f->kind == KAIO_STREAM && !f->nonblock && op <= KAIO_WRITE)
+	if ((f->kind == KAIO_STREAM && !f->nonblock && op <= KAIO_WRITE) || f->probe)
 		r->iocb.aio_rw_flags = RWF_NOWAIT;
 	r->iocb.data = r;
 	/* In progress before busy: a concurrent aio_error never sees a stale code. */

@@ -200,8 +200,9 @@ static void test_einval_fallback(void **state)
 	(void)state;
 	kaio_stats_get(&before);
 	prep(&cb, fd, b, BS, 3 * BS);
+	/* Twice: a read on a fd known to be a file is first sent as a probe. */
 	wrap.submit_err = -EINVAL;
-	wrap.submit_err_count = 1;
+	wrap.submit_err_count = 2;
 	assert_int_equal(kaio_submit(&cb, KAIO_READ), 0);
 	assert_int_equal(result(&cb), BS);
 	assert_true(check(b, 3));
@@ -425,6 +426,65 @@ static void test_suspend_eintr(void **state)
 	assert_int_equal(kaio_suspend(l, 1, NULL), -EINTR);
 }
 
+/*
+ * A read on a fd known to be a file skips fstat and goes in with RWF_NOWAIT.
+ * If the fd number now holds an empty pipe, that must not block the caller:
+ * the read waits in a poll and completes when data comes.
+ */
+static void test_probe_fd_reused_as_pipe(void **state)
+{
+	static char a[BS], b[16];
+	struct aiocb ca, cp;
+	struct kaio_stats before, after;
+	int f = open(path, O_RDONLY), p[2];
+
+	(void)state;
+	assert_true(f >= 0);
+	prep(&ca, f, a, BS, 0);
+	assert_int_equal(kaio_submit(&ca, KAIO_READ), 0);	/* learns: a file */
+	assert_int_equal(result(&ca), BS);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(dup2(p[0], f), f);
+	close(p[0]);
+	kaio_stats_get(&before);
+	prep(&cp, f, b, sizeof b, 0);
+	assert_int_equal(kaio_submit(&cp, KAIO_READ), 0);	/* returns at once */
+	assert_int_equal(kaio_error(&cp), EINPROGRESS);
+	assert_int_equal(write(p[1], "hello", 5), 5);
+	assert_int_equal(result(&cp), 5);
+	assert_memory_equal(b, "hello", 5);
+	kaio_stats_get(&after);
+	assert_int_equal(after.reprobe, before.reprobe + 1);
+	assert_int_equal(after.polls, before.polls + 1);
+	close(p[1]);
+	close(f);
+}
+
+/* A probing read of an uncached file gets EAGAIN and is sent again, blocking. */
+static void test_probe_uncached(void **state)
+{
+	static char a[BS];
+	struct aiocb cb;
+	struct kaio_stats before, after;
+	int f = open(path, O_RDONLY);
+
+	(void)state;
+	prep(&cb, f, a, BS, 7 * BS);
+	assert_int_equal(kaio_submit(&cb, KAIO_READ), 0);
+	assert_int_equal(result(&cb), BS);
+	fdatasync(fd);
+	posix_fadvise(f, 0, 0, POSIX_FADV_DONTNEED);
+	kaio_stats_get(&before);
+	assert_int_equal(kaio_submit(&cb, KAIO_READ), 0);
+	assert_int_equal(result(&cb), BS);
+	assert_true(check(a, 7));
+	kaio_stats_get(&after);
+	/* 1 where the kernel said EAGAIN (page not cached), 0 where it had it. */
+	print_message("reprobes for an uncached read: %lu\n", after.reprobe - before.reprobe);
+	assert_true(after.reprobe - before.reprobe <= 1);
+	close(f);
+}
+
 struct worker {
 	int id;
 	int bad;
@@ -538,6 +598,8 @@ int main(void)
 		cmocka_unit_test_setup(test_listio, setup),
 		cmocka_unit_test_setup(test_suspend_timeout_and_null, setup),
 		cmocka_unit_test_setup(test_suspend_eintr, setup),
+		cmocka_unit_test_setup(test_probe_fd_reused_as_pipe, setup),
+		cmocka_unit_test_setup(test_probe_uncached, setup),
 		cmocka_unit_test_setup(test_threads, setup),
 		cmocka_unit_test_setup(test_fork, setup),
 	};
