@@ -10,8 +10,8 @@
 # time: there it may have 4 in flight instead of 1).
 # In each repetition every workload runs every engine, the engine order rotated
 # from one repetition (and workload) to the next; the tables hold medians.
-#   quick: 2 repetitions x 0.5 s per run (about 1.5 minutes)
-#   full:  3 repetitions x 5 s per run (about 13 minutes)
+#   quick: 2 repetitions x 0.5 s per run (about 80 s)
+#   full:  3 repetitions x 5 s per run (about 12 minutes)
 # KAIO_BENCH_REPS and KAIO_BENCH_RUNTIME (fio syntax: 5, 500ms) override them.
 #
 # Each fio runs as one process (--thread) under BUILD_DIR/runstat, which gives
@@ -19,6 +19,10 @@
 # thread count, RSS and virtual size. Each repetition also runs every engine
 # once for a single I/O: that CPU (fio's start-up and exit, ~0.15 s) is
 # subtracted before dividing by the number of I/Os.
+# Run it on an otherwise idle machine: each run records the CPU time other
+# tasks used and the disk I/Os that were not its own, and the end of the
+# output counts the runs that shared the machine. (`make check` lowers
+# fs.aio-max-nr for a moment: a run that starts then cannot get an AIO context.)
 #
 # Data: ${KAIO_BENCH_DIR:-${KAIO_DEMO_DIR:-BUILD_DIR}}/kaio-demo.dat (1 GiB,
 # shared with scripts/demo.sh), kaio-bench-cached.dat and kaio-bench-fd{0..3}.dat
@@ -61,6 +65,8 @@ reps=${KAIO_BENCH_REPS:-$reps}
 runtime=${KAIO_BENCH_RUNTIME:-$runtime}
 [[ $reps =~ ^[1-9][0-9]*$ ]] || { echo "bench: KAIO_BENCH_REPS must be a positive integer" >&2; exit 2; }
 [[ $runtime =~ ^[1-9][0-9]*(ms|s)?$ ]] || { echo "bench: KAIO_BENCH_RUNTIME: e.g. 5 or 500ms" >&2; exit 2; }
+rt_label=${runtime%%[a-z]*} rt_unit=${runtime##*[0-9]}
+rt_label+=" ${rt_unit:-s}"
 
 kaio=$build/kaio
 runstat=$build/runstat
@@ -91,6 +97,7 @@ cached=$dir/kaio-bench-cached.dat
 fds=("$dir"/kaio-bench-fd{0,1,2,3}.dat)
 mib=$((1024 * 1024))
 
+created=0
 # make_file PATH MiB: random data, kept while it has the right size.
 make_file() {
 	local f=$1 n=$2
@@ -99,6 +106,7 @@ make_file() {
 		rm -f "$f"
 		dd if=/dev/urandom of="$f.tmp" bs=1M count="$n" conv=fsync status=none
 		mv -f "$f.tmp" "$f"
+		created=1
 	fi
 }
 make_file "$big" 1024
@@ -110,6 +118,13 @@ if ! dd if="$big" of=/dev/null bs=4096 count=1 iflag=direct status=none 2>/dev/n
 	echo "bench: O_DIRECT reads fail in $dir: set KAIO_BENCH_DIR to a directory on a disk file system" >&2
 	exit 1
 fi
+
+fs=$(findmnt -n -o FSTYPE,SOURCE -T "$dir" 2>/dev/null | head -n 1 || true)
+[[ -n $fs ]] || fs=$(df -PT "$dir" | awk 'NR == 2 { print $2 " " $1 }')
+read -r fstype fsdev <<<"$fs"
+# The data disk's I/O counters: I/O from other work on the machine skews the numbers.
+devstat=/sys/class/block/$(basename "${fsdev:-none}")/stat
+[[ -r $devstat ]] || devstat=
 
 engines=(glibc kaio libaio io_uring psync)
 workloads=(read-direct-qd1 read-direct-qd8 read-direct-qd32 read-direct-qd128
@@ -134,6 +149,15 @@ wl_args() {
 	args+=("--iodepth=$qd" "--runtime=$runtime" --time_based)
 }
 
+# tests/env.sh lowers fs.aio-max-nr for a moment (no process gets an AIO context
+# then) under an exclusive flock on this file: each run holds it shared.
+lockfile=/tmp/kaio-aio-max-nr.lock
+have_lock=0
+if command -v flock >/dev/null && touch "$lockfile" 2>/dev/null && [[ -w $lockfile ]]; then
+	exec 8>>"$lockfile"
+	have_lock=1
+fi
+
 # run_fio TAG ENGINE FIO_ARGS...: one fio run; its output in $raw/TAG.*
 run_fio() {
 	local tag=$1 engine=$2 ioengine=$2
@@ -143,9 +167,15 @@ run_fio() {
 	glibc) ioengine=posixaio ;;
 	kaio) ioengine=posixaio pre=("$kaio" -s) ;;
 	esac
+	if ((have_lock)); then
+		flock -s -w 300 8 || true
+	fi
 	"$runstat" -o "$raw/$tag.stat" "${pre[@]}" fio --name=bench "--ioengine=$ioengine" \
 		--bs=4k --thread --output-format=terse --lat_percentiles=1 "$@" \
-		>"$raw/$tag.out" 2>"$raw/$tag.err" || true
+		>"$raw/$tag.out" 2>"$raw/$tag.err" 8>&- || true
+	if ((have_lock)); then
+		flock -u 8
+	fi
 }
 
 # Percentage of the cached file in the page cache ("" without fincore).
@@ -159,14 +189,14 @@ stat_field() { # stat_field FILE KEY
 	awk -v k="$2" '{ for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) print substr($i, length(k) + 2) }' "$1" 2>/dev/null
 }
 
-cols="seq,rep,workload,engine,status,iops,lat_avg_us,lat_p99_us,ios,wall_s,cpu_user_s,cpu_sys_s,cpu_base_s,cpu_per_io_us,cpu_per_io_raw_us,threads_max,rss_peak_kb,vsz_peak_kb,cache_pct,kaio_kernel,kaio_sync,kaio_glibc"
+cols="seq,rep,workload,engine,status,iops,lat_avg_us,lat_p99_us,ios,wall_s,cpu_user_s,cpu_sys_s,cpu_base_s,cpu_per_io_us,cpu_per_io_raw_us,threads_max,rss_peak_kb,vsz_peak_kb,cache_pct,kaio_kernel,kaio_sync,kaio_glibc,other_cpu_s,other_ios,shared"
 echo "$cols" >"$out/results.csv"
 echo "rep,engine,wall_s,cpu_s,threads_max,exit" >"$out/startup.csv"
 
 rt_s=$(awk -v r="$runtime" 'BEGIN { if (r ~ /ms$/) print r / 1000; else print r + 0 }')
 est=$(awk -v n=$((reps * ${#engines[@]} * (${#workloads[@]} + 1))) -v r="$rt_s" -v w=$((reps * ${#workloads[@]} * ${#engines[@]})) \
 	'BEGIN { printf "%d", w * r + n * 0.35 }')
-echo "kaio bench ($mode): ${#workloads[@]} workloads x ${#engines[@]} engines x $reps repetitions, $runtime per run, about $est s"
+echo "kaio bench ($mode): ${#workloads[@]} workloads x ${#engines[@]} engines x $reps repetitions, $rt_label per run, about $est s"
 if ((!have_fincore)); then
 	echo "note: fincore (util-linux) not found: cannot check that the cached file stayed in the page cache"
 fi
@@ -175,6 +205,22 @@ SECONDS=0
 seq=0
 declare -A base=() dropped=()
 warnings=()
+# Other work on the machine skews the numbers: sample the CPUs for 0.5 s.
+cpu_sample() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $5 + $6; exit }' /proc/stat; }
+# Jiffies (1/100 s) that all CPUs spent in tasks (user, nice, system).
+task_jiffies() { awk '$1 == "cpu" { print $2 + $3 + $4; exit }' /proc/stat; }
+# Reads and writes the data disk completed (empty if unknown).
+disk_ios() { [[ -z $devstat ]] || awk '{ print $1 + $5 }' "$devstat"; }
+read -r t0 i0 <<<"$(cpu_sample)"
+sleep 0.5
+read -r t1 i1 <<<"$(cpu_sample)"
+busy=$(awk -v t=$((t1 - t0)) -v i=$((i1 - i0)) 'BEGIN { printf "%.0f", (t > 0) ? 100 * (t - i) / t : 0 }')
+if ((busy > 20)); then
+	warnings+=("the CPUs were $busy% busy with other work when the benchmark started: that skews the numbers")
+fi
+if ((created)); then
+	warnings+=("data files were written just now: the first repetition often runs slower (measured: up to 1.5x); rerun before publishing")
+fi
 failed=0
 for ((rep = 1; rep <= reps; rep++)); do
 	# fio's fixed cost per engine: one I/O, same options as the direct rows.
@@ -190,7 +236,9 @@ for ((rep = 1; rep <= reps; rep++)); do
 		if [[ $code != 0 ]]; then
 			if ((rep == 1)); then
 				dropped[$e]=1
-				warnings+=("engine $e does not work here (exit ${code:-?}); left out: $(grep -v '^note:' "$raw/$tag.err" "$raw/$tag.out" 2>/dev/null | tail -n 1)")
+				# io_uring may be disabled (sysctl, seccomp): only the subjects are required.
+				case $e in glibc | kaio | libaio) failed=1 ;; esac
+				warnings+=("engine $e does not work here (exit ${code:-?}); left out: $(grep -hv '^note:' "$raw/$tag.err" "$raw/$tag.out" 2>/dev/null | tail -n 1)")
 				echo "engine $e failed its first run; left out:"
 				tail -n 3 "$raw/$tag.err" | sed 's/^/    /'
 				continue
@@ -216,16 +264,18 @@ for ((rep = 1; rep <= reps; rep++)); do
 				cat "$cached" >/dev/null
 				before=$(cache_pct)
 			fi
+			j0=$(task_jiffies) d0=$(disk_ios)
 			run_fio "$tag" "$e" "${args[@]}"
+			j1=$(task_jiffies) d1=$(disk_ios)
 			if [[ $wl == read-cached-* ]]; then
 				after=$(cache_pct)
 				cache=$(awk -v a="$before" -v b="$after" 'BEGIN { if (a != "" && b != "") print (a < b) ? a : b }')
 			fi
 			awk -v seq="$seq" -v rep="$rep" -v workload="$wl" -v engine="$e" -v bs=4096 \
-				-v base="${base[$e]}" -v cache="$cache" -f "$helpers/parse.awk" \
+				-v base="${base[$e]}" -v cache="$cache" -v jiffies=$((j1 - j0)) -v disk=${d0:+$((d1 - d0))} -v direct=$([[ $wl == *-direct-* ]] && echo 1 || echo 0) -f "$helpers/parse.awk" \
 				FS=' ' "$raw/$tag.stat" FS=';' "$raw/$tag.out" FS=' ' "$raw/$tag.err" \
 				>>"$out/results.csv" 2>/dev/null ||
-				echo "$seq,$rep,$wl,$e,fail:unreadable,,,,,,,,,,,,,,,,,," >>"$out/results.csv"
+				echo "$seq,$rep,$wl,$e,fail:unreadable,,,,,,,,,,,,,,,,,,,,," >>"$out/results.csv"
 			IFS=, read -r -a row <<<"$(tail -n 1 "$out/results.csv")"
 			if [[ ${row[4]} != ok ]]; then
 				failed=1
@@ -245,6 +295,10 @@ for ((rep = 1; rep <= reps; rep++)); do
 	done
 done
 bench_s=$SECONDS
+busy_runs=$(awk -F, 'NR > 1 && $25 == 1 { n++ } END { print n + 0 }' "$out/results.csv")
+if ((busy_runs)); then
+	warnings+=("$busy_runs runs shared the machine with other work (over 20% of a CPU, or 2% more disk I/Os than their own: results.csv columns other_cpu_s, other_ios, shared); medians leave them out where a clean repetition exists")
+fi
 
 used=()
 for e in "${engines[@]}"; do
@@ -255,9 +309,6 @@ awk -F, -v workloads="${workloads[*]}" -v engines="${used[*]}" -f "$helpers/medi
 
 # The machine line and the run line, for the tables and the plot.
 model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-fs=$(findmnt -n -o FSTYPE,SOURCE -T "$dir" 2>/dev/null | head -n 1 || true)
-[[ -n $fs ]] || fs=$(df -PT "$dir" | awk 'NR == 2 { print $2 " " $1 }')
-read -r fstype fsdev <<<"$fs"
 glibc_v=$(ldd --version 2>/dev/null | awk 'NR == 1 { print $NF }')
 rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [[ $rev != unknown && -n "$(git -C "$root" status --porcelain -- src preload 2>/dev/null)" ]]; then
@@ -265,14 +316,14 @@ if [[ $rev != unknown && -n "$(git -C "$root" status --porcelain -- src preload 
 fi
 startup=$(awk -F, 'NR > 1 && $6 == 0 { s += $4; n++ } END { if (n) printf "%.2f", s / n }' "$out/startup.csv")
 machine="Machine: $(nproc) CPUs ($model), Linux $(uname -r), data on $fstype ($fsdev), $(fio --version), glibc $glibc_v, kaio $rev."
-runline="Run: $(date -u +%F), $mode mode, $reps repetitions x $runtime per run, ${#used[@]} engines interleaved (order rotated), medians; fio start-up CPU subtracted (mean ${startup:-?} s per run)."
+runline="Run: $(date -u +%F), $mode mode, $reps repetitions x $rt_label per run, ${#used[@]} engines interleaved (order rotated), medians; fio start-up CPU subtracted (mean ${startup:-?} s per run)."
 printf '%s\n%s\n' "$machine" "$runline" >"$out/machine.txt"
 
 plot_note=
 if ((have_gnuplot)); then
 	awk -F, -v measure=iops -v engines="${used[*]}" -f "$helpers/plotdata.awk" "$out/medians.csv" >"$out/iops.dat"
 	awk -F, -v measure=cpu_per_io_us -v engines="${used[*]}" -f "$helpers/plotdata.awk" "$out/medians.csv" >"$out/cpu.dat"
-	sub="$(nproc) CPUs, Linux $(uname -r), $fstype, $(fio --version); $reps x $runtime per engine and workload"
+	sub="$(nproc) CPUs, Linux $(uname -r), $fstype, $(fio --version); $reps x $rt_label per engine and workload"
 	if ! gnuplot -e "dir='$out'; subtitle='$sub'; ncol=$((${#used[@]} + 1))" "$helpers/plot.gp" 2>"$raw/gnuplot.err"; then
 		warnings+=("gnuplot failed: $(tail -n 1 "$raw/gnuplot.err")")
 		plot_note="(gnuplot failed: no plot)"

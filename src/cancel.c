@@ -27,6 +27,9 @@ int kaio_cancel(int fd, struct aiocb *cb)
 	int res = AIO_ALLDONE;
 
 	kaio_engine_enter();
+	/* Completions already in the ring are done, not "not cancelled". */
+	if (!eng.reaper)
+		kaio_events_reap();
 	if (cb) {
 		struct kaio_req *r = eng.table ? kaio_table_lookup(eng.table, cb) : NULL;
 

@@ -47,6 +47,7 @@ struct kaio_engine eng = {
 	.free = KAIO_LIST_INIT(eng.free),
 	.notify = KAIO_LIST_INIT(eng.notify),
 	.lio_due = KAIO_LIST_INIT(eng.lio_due),
+	.unpolled = KAIO_LIST_INIT(eng.unpolled),
 	.kick_fd = -1,
 };
 
@@ -144,9 +145,13 @@ static void forget_all(void)
 	eng.in_kernel = eng.nlive = 0;
 	eng.reaper = 0;
 	eng.waiters = 0;
+	eng.polls = 0;
+	kaio_list_init(&eng.unpolled);
 	kaio_list_each_safe(p, t, &eng.live) {
 		struct kaio_req *r = kaio_container_of(p, struct kaio_req, live);
 
+		if (r->iofd >= 0)
+			close(r->iofd);	/* the child's copy of the duplicate */
 		kaio_list_del(&r->live);
 		kaio_list_del(&r->q);
 		kaio_list_add_tail(&eng.free, &r->q);
@@ -193,6 +198,8 @@ void kaio_req_complete(struct kaio_req *r, long res)
 {
 	if (r->state == KAIO_SUBMITTED)
 		eng.in_kernel--;
+	if (r->state == KAIO_POLLQ)
+		eng.polls--;
 	r->state = KAIO_DONE;
 	eng.nlive--;
 	kaio_list_del(&r->live);
@@ -200,6 +207,14 @@ void kaio_req_complete(struct kaio_req *r, long res)
 	if (r->pw) {
 		kaio_pollw_put(r->pw);
 		r->pw = NULL;
+	}
+	if (r->owes) {
+		r->owes = 0;
+		eng.owed--;
+	}
+	if (r->iofd >= 0) {
+		close(r->iofd);
+		r->iofd = -1;
 	}
 	kaio_result_set(r->cb, res);
 	if (r->notify || r->lio)

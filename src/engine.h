@@ -14,13 +14,17 @@
 #include "table.h"
 
 /*
- * QUEUED: the I/O waits for ring space on eng.pending; POLLQ: its poll does.
+ * QUEUED: the I/O waits for ring space on eng.pending; POLLQ: its poll does;
+ * UNPOLLED: its fd is checked by kaio's thread (eng.unpolled).
  * BARRIER: waits for earlier requests (eng.barriers). SUBMITTED: the I/O is in
  * the kernel; POLLING: the poll is. DONE: result published.
  */
 enum kaio_state {
-	KAIO_QUEUED, KAIO_POLLQ, KAIO_BARRIER, KAIO_SUBMITTED, KAIO_POLLING, KAIO_DONE
+	KAIO_QUEUED, KAIO_POLLQ, KAIO_BARRIER, KAIO_SUBMITTED, KAIO_POLLING,
+	KAIO_UNPOLLED, KAIO_DONE
 };
+
+#define UNPOLLED_MS 10
 
 /* KAIO_FILE: regular files and block devices; KAIO_STREAM: may block. */
 enum kaio_kind { KAIO_FILE, KAIO_STREAM };
@@ -29,9 +33,9 @@ struct kaio_req;
 
 /* A poll iocb, apart from its request so that it may outlive it. */
 struct kaio_pollw {
+	struct kaio_list q;	/* first: pool chunks are reachable through it */
 	struct iocb iocb;
 	struct kaio_req *req;	/* NULL once cancelled */
-	struct kaio_list q;
 };
 
 /* A LIO_NOWAIT list whose sigevent must fire after all its requests. */
@@ -48,7 +52,8 @@ struct kaio_req {
 	struct kaio_list q;	/* eng.pending, barriers, notify, done or free */
 	unsigned long seq;
 	unsigned wait;		/* BARRIER: earlier requests not yet done */
-	int fd;
+	int fd;			/* the program's fd */
+	int iofd;		/* a stream request's own duplicate, or -1 */
 	unsigned char op;
 	unsigned char state;
 	unsigned char wait_op;	/* BARRIER: the op of the requests it waits for */
@@ -56,6 +61,8 @@ struct kaio_req {
 	unsigned char nonblock;	/* O_NONBLOCK: EAGAIN is the answer */
 	unsigned char pollfirst;	/* no RWF_NOWAIT: poll, then sync I/O */
 	unsigned char probe;	/* sent as a regular file without fstat (submit.c) */
+	unsigned char owes;	/* counted in eng.owed while it waits in a poll */
+	unsigned char unpollable;	/* the kernel cannot poll this fd for us */
 	unsigned char notify;	/* sev must be delivered */
 	size_t done;		/* bytes of a stream write already written */
 	struct kaio_pollw *pw;
@@ -92,9 +99,11 @@ struct kaio_engine {
 	int foreign;
 	unsigned epoch;		/* forks survived, for TAG_BUSY */
 	/* Notifications (notify.c). */
-	struct kaio_list notify, lio_due;
-	unsigned owed;		/* requests and lists whose note is not delivered */
+	struct kaio_list notify, lio_due, unpolled;
+	unsigned polls;		/* kernel polls queued or in flight */
+	unsigned owed;		/* notes not delivered, polls not done: kaio's thread runs */
 	int notifier;		/* the notifier thread runs */
+	size_t notifier_stack;
 	int notes_new;		/* a note was queued: wake the notifier on unlock */
 	int kick_fd, kicking;
 	struct iocb kick;
@@ -178,6 +187,7 @@ int kaio_sigev_silent(const struct sigevent *sev);
 int kaio_notify_prepare_locked(struct kaio_req *r, const struct sigevent *sev,
 			       struct kaio_lio *lio);
 int kaio_notify_owe_locked(const struct sigevent *sev);
+void kaio_thread_ensure_locked(void);
 void kaio_notify_queue_locked(struct kaio_req *r);
 void kaio_lio_queue_locked(struct kaio_lio *lio);
 void kaio_notify_forget(void);
@@ -191,5 +201,8 @@ void kaio_poll_event_locked(struct kaio_pollw *w, long res);
 int kaio_stream_refused_locked(struct kaio_req *r, int err);
 int kaio_probe_failed_locked(struct kaio_req *r, long err);
 void kaio_poll_cancel_locked(struct kaio_req *r);
+void kaio_unpolled_check_locked(void);
+int kaio_sigpipe_block(sigset_t *old);
+void kaio_sigpipe_restore(const sigset_t *old, int guarded);
 
 #endif

@@ -11,10 +11,13 @@
  * callbacks off the program's threads: a callback never runs inside the
  * program's own aio_* call, where it could deadlock on the program's locks.
  *
- * The notifier exists only while notes are owed (eng.owed): the first request
+ * The notifier exists only while work is owed (eng.owed: notes, and requests
+ * on pipes or sockets waiting in a poll, see stream.c): the first request
  * that needs it starts it, it waits on the kernel like any other waiter
  * (reaper or futex), and it exits after LINGER_NS with nothing owed. It
- * blocks every signal, so signals land on the program's threads. A note
+ * blocks every signal, so signals land on the program's threads. A callback
+ * that asks for a bigger stack than the notifier has gets a successor
+ * notifier started with it; the old one exits (never two at work). A note
  * queued by a thread other than the notifier while the notifier sleeps in
  * io_getevents (a cancel, a synchronous completion) wakes it with a "kick":
  * a zero-length read of a private eventfd, which completes at once.
@@ -68,13 +71,39 @@ static void deliver(const struct sigevent *sev)
 		syscall(SYS_rt_sigqueueinfo, si.si_pid, si.si_signo, &si);
 }
 
-static void deliver_req_locked(void)
+static int notifier_start_locked(const struct sigevent *sev);
+
+/* The stack a SIGEV_THREAD callback asks for, 0 if it asks for none. */
+static size_t stack_wanted(const struct sigevent *sev)
+{
+	size_t want;
+
+	if (sev->sigev_notify != SIGEV_THREAD || !sev->sigev_notify_attributes ||
+	    pthread_attr_getstacksize(sev->sigev_notify_attributes, &want))
+		return 0;
+	return want;
+}
+
+/*
+ * Delivers the oldest request note. -1: the callback needs a bigger stack
+ * than this thread has, so a successor was started with it and this thread
+ * must exit (the lock is released); the note stays for the successor.
+ */
+static int deliver_req_locked(void)
 {
 	struct kaio_req *r = kaio_container_of(eng.notify.next, struct kaio_req, q);
 	struct kaio_lio *lio = r->lio;
 	struct sigevent sev = r->sev;
 	int has = r->notify;
 
+	if (has && stack_wanted(&sev) > eng.notifier_stack) {
+		eng.notifier = 0;
+		if (notifier_start_locked(&sev) == 0) {
+			kaio_unlock();
+			return -1;
+		}
+		eng.notifier = 1;	/* could not: deliver here anyway */
+	}
 	kaio_list_del(&r->q);
 	kaio_list_add_tail(&eng.done, &r->q);
 	r->lio = NULL;
@@ -86,6 +115,7 @@ static void deliver_req_locked(void)
 	eng.owed--;
 	if (lio && --lio->remaining == 0)
 		kaio_lio_queue_locked(lio);
+	return 0;
 }
 
 static void deliver_lio_locked(void)
@@ -117,14 +147,23 @@ static void *notifier_main(void *arg)
 	kaio_lock();
 	for (;;) {
 		if (!kaio_list_empty(&eng.notify)) {
-			deliver_req_locked();
+			if (deliver_req_locked() < 0)
+				return NULL;	/* a successor with a bigger stack took over */
+			lingering = 0;
 		} else if (!kaio_list_empty(&eng.lio_due)) {
 			deliver_lio_locked();
+			lingering = 0;
 		} else if (!eng.reaper && kaio_events_reap()) {
 			continue;
 		} else if (eng.owed) {
 			lingering = 0;
-			kaio_wait_step(BACKSTOP_NS, 2);
+			if (kaio_list_empty(&eng.unpolled)) {
+				kaio_wait_step(BACKSTOP_NS, 2);
+			} else {
+				kaio_wait_step(UNPOLLED_MS * 1000000L, 2);
+				kaio_unpolled_check_locked();
+				kaio_pending_submit();
+			}
 		} else if (!lingering) {
 			lingering = 1;
 			clock_gettime(CLOCK_MONOTONIC, &idle);
@@ -144,7 +183,7 @@ static int notifier_start_locked(const struct sigevent *sev)
 	pthread_attr_t attr;
 	pthread_t t;
 	sigset_t all, old;
-	size_t want, have;
+	size_t want = sev ? stack_wanted(sev) : 0, have = 0;
 	int r;
 
 	if (eng.notifier)
@@ -159,10 +198,9 @@ static int notifier_start_locked(const struct sigevent *sev)
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	/* SIGEV_THREAD callbacks run here: give them the stack they asked for. */
-	if (sev && sev->sigev_notify == SIGEV_THREAD && sev->sigev_notify_attributes &&
-	    !pthread_attr_getstacksize(sev->sigev_notify_attributes, &want) &&
-	    !pthread_attr_getstacksize(&attr, &have) && want > have)
-		pthread_attr_setstacksize(&attr, want);
+	pthread_attr_getstacksize(&attr, &have);
+	if (want > have && pthread_attr_setstacksize(&attr, want) == 0)
+		have = want;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	r = pthread_create(&t, &attr, notifier_main, NULL);
@@ -173,6 +211,7 @@ static int notifier_start_locked(const struct sigevent *sev)
 		return -EAGAIN;
 	}
 	eng.notifier = 1;
+	eng.notifier_stack = have;
 	eng.st.notifier_started++;
 	return 0;
 }
@@ -199,6 +238,16 @@ int kaio_notify_prepare_locked(struct kaio_req *r, const struct sigevent *sev,
 	if (lio)
 		lio->remaining++;
 	return 0;
+}
+
+/*
+ * Work that needs the thread appeared where it could not be started (a poll
+ * queued while reaping): start it now, from a call that may create threads.
+ */
+void kaio_thread_ensure_locked(void)
+{
+	if (eng.owed && !eng.notifier)
+		notifier_start_locked(NULL);
 }
 
 /* One more note is owed: the notifier must run until it is delivered. */

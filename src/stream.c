@@ -16,6 +16,11 @@
  * does; a read returns what one read(2) would. Offsets are ignored on FIFOs
  * and sockets, and a -ESPIPE elsewhere is retried without one, as glibc does.
  *
+ * A request on such a fd does its I/O through a duplicate of the fd (closed
+ * when it completes), so that close() of the program's fd, or its number
+ * taken by a new file, does not change where a pending request reads or
+ * writes: POSIX wants it to complete as if the close had not happened.
+ *
  * The poll iocb lives in a separate kaio_pollw so that a cancelled poll
  * (io_cancel completes it later, with an event of its own) can outlive its
  * request: the event of an orphaned poll only returns the pollw to its pool.
@@ -23,6 +28,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -61,24 +67,35 @@ long kaio_sync_io(struct kaio_req *r)
 	void *buf = (void *)(uintptr_t)r->iocb.u.c.buf;
 	size_t n = r->iocb.u.c.nbytes;
 	off_t off = r->iocb.u.c.offset;
+	int fd = r->iocb.aio_fildes;
 	ssize_t res;
 
 	switch (r->op) {
 	case KAIO_READ:
-		res = pread(r->fd, buf, n, off);
+		res = pread(fd, buf, n, off);
 		if (res < 0 && errno == ESPIPE)
-			res = read(r->fd, buf, n);
+			res = read(fd, buf, n);
 		break;
-	case KAIO_WRITE:
-		res = pwrite(r->fd, buf, n, off);
+	case KAIO_WRITE: {
+		sigset_t old;
+		int g = r->kind == KAIO_STREAM ? kaio_sigpipe_block(&old) : -1;
+
+		res = pwrite(fd, buf, n, off);
 		if (res < 0 && errno == ESPIPE)
-			res = write(r->fd, buf, n);
+			res = write(fd, buf, n);
+		if (g >= 0) {
+			int e = errno;
+
+			kaio_sigpipe_restore(&old, g);
+			errno = e;
+		}
 		break;
+	}
 	case KAIO_FSYNC:
-		res = fsync(r->fd);
+		res = fsync(fd);
 		break;
 	default:
-		res = fdatasync(r->fd);
+		res = fdatasync(fd);
 		break;
 	}
 	return res < 0 ? -errno : res;
@@ -90,11 +107,75 @@ static void requeue_locked(struct kaio_req *r, enum kaio_state state)
 	kaio_list_add_tail(&eng.pending, &r->q);
 }
 
+#define POLLFIRST_CHUNK 256
+
+/*
+ * The fd of a poll-first request (no RWF_NOWAIT) is ready: a read takes what
+ * one read(2) gives. A write goes in chunks no bigger than what a ready tty
+ * is sure to take, for as long as poll(2) says there is room, so that it
+ * never blocks; the rest waits for the next poll.
+ */
+static void pollfirst_io_locked(struct kaio_req *r)
+{
+	struct iocb *io = &r->iocb;
+	long res;
+
+	if (r->op != KAIO_WRITE) {
+		kaio_req_complete(r, kaio_sync_io(r));
+		return;
+	}
+	for (;;) {
+		struct pollfd pfd = { r->iocb.aio_fildes, POLLOUT, 0 };
+		unsigned long want = io->u.c.nbytes;
+
+		if (poll(&pfd, 1, 0) <= 0 || !(pfd.revents & POLLOUT))
+			break;
+		if (want > POLLFIRST_CHUNK)
+			io->u.c.nbytes = POLLFIRST_CHUNK;
+		res = kaio_sync_io(r);
+		io->u.c.nbytes = want;
+		if (res < 0) {
+			kaio_req_complete(r, r->done ? (long)r->done : res);
+			return;
+		}
+		r->done += res;
+		io->u.c.buf = (char *)io->u.c.buf + res;
+		io->u.c.nbytes -= res;
+		if (!io->u.c.nbytes) {
+			kaio_req_complete(r, (long)r->done);
+			return;
+		}
+	}
+	kaio_poll_queue_locked(r);
+}
+
+/*
+ * While a request waits for its fd, the program may be waiting outside kaio
+ * for that very I/O (a peer that needs the rest of a write before it
+ * answers, a child blocked on a full pipe). So a waiting poll is owed work
+ * like a note: kaio's one thread runs until it is done (notify.c).
+ */
 void kaio_poll_queue_locked(struct kaio_req *r)
 {
 	struct kaio_pollw *w = r->pw;
 
-	io_prep_poll(&w->iocb, r->fd, r->op == KAIO_READ ? POLLIN : POLLOUT);
+	if (!r->owes) {
+		r->owes = 1;
+		eng.owed++;
+	}
+	/*
+	 * Kernel polls hold ring slots for as long as their fd stays idle: at
+	 * most half the ring, so that files always get the other half. Fds the
+	 * kernel cannot poll for us (signalfd) and polls beyond that half are
+	 * checked by kaio's thread instead (kaio_unpolled_check_locked).
+	 */
+	if (r->unpollable || eng.polls >= eng.depth / 2) {
+		r->state = KAIO_UNPOLLED;
+		kaio_list_add_tail(&eng.unpolled, &r->q);
+		return;
+	}
+	eng.polls++;
+	io_prep_poll(&w->iocb, r->iocb.aio_fildes, r->op == KAIO_READ ? POLLIN : POLLOUT);
 	w->iocb.data = (void *)((uintptr_t)w | 1);
 	w->req = r;
 	eng.st.polls++;
@@ -108,10 +189,8 @@ void kaio_req_event_locked(struct kaio_req *r, long res)
 
 	if (r->probe && res < 0) {
 		eng.in_kernel--;
-		if (kaio_probe_failed_locked(r, res)) {
-			requeue_locked(r, KAIO_QUEUED);
+		if (kaio_probe_failed_locked(r, res))
 			return;
-		}
 		eng.in_kernel++;
 	}
 	if (r->kind == KAIO_STREAM) {
@@ -147,15 +226,18 @@ void kaio_poll_event_locked(struct kaio_pollw *w, long res)
 	struct kaio_req *r = w->req;
 
 	eng.in_kernel--;
+	eng.polls--;
 	if (!r) {
 		kaio_pollw_put(w);	/* cancelled: its request is long done */
 		return;
 	}
+	r->owes = 0;
+	eng.owed--;
 	r->state = KAIO_QUEUED;
 	if (res < 0)
 		kaio_req_complete(r, res);
 	else if (r->pollfirst)
-		kaio_req_complete(r, kaio_sync_io(r));
+		pollfirst_io_locked(r);
 	else
 		requeue_locked(r, KAIO_QUEUED);
 }
@@ -169,7 +251,17 @@ int kaio_stream_refused_locked(struct kaio_req *r, int err)
 {
 	if (r->kind != KAIO_STREAM || (err != -EINVAL && err != -EOPNOTSUPP))
 		return 0;
-	if (r->state == KAIO_POLLQ || r->nonblock || r->op > KAIO_WRITE) {
+	if (r->state == KAIO_POLLQ) {
+		/* ttys, O_RDWR FIFOs: the kernel cannot poll them while idle. */
+		kaio_list_del(&r->q);
+		eng.polls--;
+		r->unpollable = 1;
+		kaio_debug("fd %d cannot be polled by the kernel (%s): checked every %d ms",
+			   r->fd, strerrorname_np(-err), UNPOLLED_MS);
+		kaio_poll_queue_locked(r);
+		return 1;
+	}
+	if (r->nonblock || r->op > KAIO_WRITE) {
 		kaio_list_del(&r->q);
 		r->state = KAIO_QUEUED;
 		eng.st.sync_fallback++;
@@ -198,6 +290,61 @@ void kaio_poll_cancel_locked(struct kaio_req *r)
 	w->req = NULL;
 	if (io_cancel(eng.ctx, &w->iocb, &ev) == 0) {
 		eng.in_kernel--;	/* cancelled at once: no event will come */
+		eng.polls--;
 		kaio_pollw_put(w);
 	}
+}
+
+/*
+ * kaio's thread, every UNPOLLED_MS: requests whose fd the kernel does not
+ * poll for us get a poll(2) with no timeout each, and go on when ready.
+ */
+void kaio_unpolled_check_locked(void)
+{
+	struct kaio_list *p, *t;
+
+	kaio_list_each_safe(p, t, &eng.unpolled) {
+		struct kaio_req *r = kaio_container_of(p, struct kaio_req, q);
+		struct pollfd pfd = { r->iocb.aio_fildes, r->op == KAIO_READ ? POLLIN : POLLOUT, 0 };
+
+		if (poll(&pfd, 1, 0) == 0)
+			continue;
+		kaio_list_del(&r->q);
+		r->state = KAIO_QUEUED;
+		if (r->pollfirst)
+			pollfirst_io_locked(r);
+		else
+			requeue_locked(r, KAIO_QUEUED);
+	}
+}
+
+/*
+ * A write to a pipe or socket whose reader is gone raises SIGPIPE in the
+ * thread that writes: with glibc that is a helper thread with every signal
+ * blocked, so the program only sees EPIPE. kaio writes in the caller's
+ * thread: block SIGPIPE around it and take back a SIGPIPE it raised.
+ */
+int kaio_sigpipe_block(sigset_t *old)
+{
+	sigset_t pipe;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	if (pthread_sigmask(SIG_BLOCK, &pipe, old) || sigismember(old, SIGPIPE))
+		return 0;
+	sigpending(&pipe);
+	return !sigismember(&pipe, SIGPIPE);
+}
+
+void kaio_sigpipe_restore(const sigset_t *old, int guarded)
+{
+	static const struct timespec zero = { 0, 0 };
+	sigset_t pipe;
+
+	if (guarded) {
+		sigemptyset(&pipe);
+		sigaddset(&pipe, SIGPIPE);
+		sigtimedwait(&pipe, NULL, &zero);
+	}
+	pthread_sigmask(SIG_SETMASK, old, NULL);
 }

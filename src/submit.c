@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -50,8 +52,9 @@ static void collect_locked(void)
 /* io_submit refused r at once with err (never EAGAIN with room in the ring). */
 static void refused_locked(struct kaio_req *r, int err)
 {
+	kaio_list_del(&r->q);
 	if (r->probe && kaio_probe_failed_locked(r, err))
-		return;	/* requeued: it stays first in line */
+		return;
 	if (kaio_stream_refused_locked(r, err))
 		return;
 	/*
@@ -84,14 +87,21 @@ void kaio_pending_submit(void)
 	while (!kaio_list_empty(&eng.pending) && eng.in_kernel < eng.depth) {
 		struct kaio_list *p = eng.pending.next;
 		struct kaio_req *r;
-		int n = 0, k;
+		int n = 0, k, pipes = 0, guard = 0;
+		sigset_t old;
 
 		for (; p != &eng.pending && eng.in_kernel + n < eng.depth; p = p->next) {
 			r = kaio_container_of(p, struct kaio_req, q);
+			pipes |= r->kind == KAIO_STREAM && r->op == KAIO_WRITE &&
+				 r->state == KAIO_QUEUED;
 			eng.batch[n++] = r->state == KAIO_POLLQ ? &r->pw->iocb : &r->iocb;
 		}
 		eng.st.io_submit++;
+		if (pipes)
+			guard = kaio_sigpipe_block(&old);
 		k = io_submit(eng.ctx, n, eng.batch);
+		if (pipes)
+			kaio_sigpipe_restore(&old, guard);
 		for (int i = 0; i < k; i++) {
 			r = kaio_container_of(eng.pending.next, struct kaio_req, q);
 			r->state = r->state == KAIO_POLLQ ? KAIO_POLLING : KAIO_SUBMITTED;
@@ -118,7 +128,7 @@ void kaio_pending_submit(void)
  */
 struct fdinfo {
 	int err;
-	unsigned char kind, nonblock, seekless, probe;
+	unsigned char kind, nonblock, seekless, probe, unpollable;
 };
 
 /*
@@ -161,6 +171,19 @@ static void classify_stat(int fd, const struct stat *st, struct fdinfo *f)
 	f->seekless = S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode);
 	fl = fcntl(fd, F_GETFL);
 	f->nonblock = fl >= 0 && (fl & O_NONBLOCK);
+	/*
+	 * A signalfd looks at the signals of the task that polls it, and the
+	 * kernel re-polls from a worker thread: its kernel poll never fires.
+	 * Anonymous inodes have no file type; the link name says which it is.
+	 */
+	if (!(st->st_mode & S_IFMT)) {
+		char path[32], link[32];
+		ssize_t n;
+
+		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+		n = readlink(path, link, sizeof link - 1);
+		f->unpollable = n > 0 && (link[n] = 0, strstr(link, "signalfd") != NULL);
+	}
 }
 
 static void classify(const struct aiocb *cb, enum kaio_op op, struct fdinfo *f)
@@ -183,10 +206,25 @@ static void classify(const struct aiocb *cb, enum kaio_op op, struct fdinfo *f)
 	fd_learn(cb->aio_fildes, f->kind == KAIO_FILE);
 }
 
+/* Live requests on r's fd of r's kind made before r. */
+static unsigned count_earlier_locked(const struct kaio_req *r)
+{
+	struct kaio_list *p;
+	unsigned n = 0;
+
+	for (p = eng.live.next; p != &eng.live; p = p->next) {
+		struct kaio_req *o = kaio_container_of(p, struct kaio_req, live);
+
+		n += o->fd == r->fd && o->op == r->op && o->seq < r->seq;
+	}
+	return n;
+}
+
 /*
  * A probing read failed (-EAGAIN, a refusal, an error): learn what the fd
- * really is and send the read again the way its kind needs. 0 when there is
- * nothing to retry (the fd is gone): the caller reports err.
+ * really is and send the read again the way its kind needs (queued, or
+ * behind its earlier siblings). 0 when there is nothing to retry (the fd is
+ * gone): the caller reports err.
  */
 int kaio_probe_failed_locked(struct kaio_req *r, long err)
 {
@@ -203,15 +241,27 @@ int kaio_probe_failed_locked(struct kaio_req *r, long err)
 	if (f.kind == KAIO_FILE) {
 		if (err == -EAGAIN && fd_slot(r->fd))
 			*fd_slot(r->fd) = FD_COOLDOWN;
-		return 1;
+		goto requeue;
 	}
 	kaio_debug("fd %d is no longer a regular file: served as a stream", r->fd);
 	r->kind = KAIO_STREAM;
 	r->nonblock = f.nonblock;
+	r->unpollable = f.unpollable;
 	if (f.seekless)
 		r->iocb.u.c.offset = 0;
 	if (!f.nonblock)
 		r->iocb.aio_rw_flags = RWF_NOWAIT;
+	/* Its siblings sent as probes too must keep their call order now. */
+	r->wait_op = r->op;
+	r->wait = count_earlier_locked(r);
+	if (r->wait) {
+		r->state = KAIO_BARRIER;
+		kaio_list_add_tail(&eng.barriers, &r->q);
+		return 1;
+	}
+requeue:
+	r->state = KAIO_QUEUED;
+	kaio_list_add_tail(&eng.pending, &r->q);
 	return 1;
 }
 
@@ -256,6 +306,7 @@ static int enqueue_locked(struct aiocb *cb, enum kaio_op op, const struct fdinfo
 			  struct kaio_lio *lio)
 {
 	struct kaio_req *r;
+	int io_fd;
 
 	if (in_flight_locked(cb))
 		return -EINVAL;
@@ -274,27 +325,32 @@ static int enqueue_locked(struct aiocb *cb, enum kaio_op op, const struct fdinfo
 	kaio_table_put(eng.table, cb, r);
 	r->cb = cb;
 	r->fd = cb->aio_fildes;
+	/* A stream request keeps its own fd (stream.c); a file one needs none. */
+	r->iofd = f->kind == KAIO_STREAM && !f->err ?
+		fcntl(r->fd, F_DUPFD_CLOEXEC, 0) : -1;
+	io_fd = r->iofd >= 0 ? r->iofd : r->fd;
 	r->op = (unsigned char)op;
 	r->seq = ++eng.seq;
 	r->kind = f->kind;
 	r->nonblock = f->nonblock;
 	r->pollfirst = 0;
 	r->probe = f->probe;
+	r->unpollable = f->unpollable;
 	r->done = 0;
 	switch (op) {
 	case KAIO_READ:
-		io_prep_pread(&r->iocb, r->fd, (void *)cb->aio_buf, cb->aio_nbytes,
+		io_prep_pread(&r->iocb, io_fd, (void *)cb->aio_buf, cb->aio_nbytes,
 			      f->seekless ? 0 : cb->aio_offset);
 		break;
 	case KAIO_WRITE:
-		io_prep_pwrite(&r->iocb, r->fd, (void *)cb->aio_buf, cb->aio_nbytes,
+		io_prep_pwrite(&r->iocb, io_fd, (void *)cb->aio_buf, cb->aio_nbytes,
 			       f->seekless ? 0 : cb->aio_offset);
 		break;
 	case KAIO_FSYNC:
-		io_prep_fsync(&r->iocb, r->fd);
+		io_prep_fsync(&r->iocb, io_fd);
 		break;
 	case KAIO_FDSYNC:
-		io_prep_fdsync(&r->iocb, r->fd);
+		io_prep_fdsync(&r->iocb, io_fd);
 		break;
 	}
 	if ((f->kind == KAIO_STREAM && !f->nonblock && op <= KAIO_WRITE) || f->probe)
@@ -345,6 +401,14 @@ static void submit_and_unlock(void)
 		if (!kaio_list_empty(&eng.pending))
 			eng.st.queued++;
 	}
+	/*
+	 * What completed inside io_submit is handled now, while the lock is
+	 * held anyway: a stream request that must wait for its fd gets its
+	 * poll, and kaio's thread if it is not running.
+	 */
+	if (!eng.reaper && eng.ctx && kaio_ring_ready(eng.ctx))
+		kaio_events_reap();
+	kaio_thread_ensure_locked();
 	kaio_unlock();
 }
 

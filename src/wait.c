@@ -169,6 +169,7 @@ int kaio_wait(const struct aiocb *const list[], int nent, int all,
 	if (kaio_locked)
 		return wait_unlocked(list, nent, all, timeout ? &deadline : NULL);
 	kaio_engine_enter();
+	kaio_thread_ensure_locked();
 	for (;;) {
 		if (satisfied(list, nent, all, &foreign))
 			break;

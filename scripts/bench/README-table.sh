@@ -28,16 +28,17 @@ echo
 awk -F, -v which=full -f "$here/table.awk" "$dir/medians.csv"
 echo
 cat <<'EOF'
-4 KiB blocks, one fio job run as a thread (`--thread`), so every thread of the
-I/O, glibc's helpers included, is in the one measured process. CPU/IO is that
-process's user+sys time (`build/runstat`, from `wait4`) per I/O, minus the CPU
-of a one-I/O fio run of the same engine (fio's start-up and exit). Latency is
-total latency, submission to completion (`--lat_percentiles=1`). threads, RSS and VSZ are peaks of the whole process.
-`direct` rows use O_DIRECT on a 1 GiB file; `cached` rows read a 256 MiB file
-held in the page cache (read fully just before each run); `4fd` spreads QD 32
-over 4 files of 256 MiB (round robin): glibc runs one request per fd at a time,
-so there it has at most 4 in flight instead of 1. psync is synchronous: fio
-caps its queue depth at 1.
+4 KiB blocks, one fio job run as a thread (`--thread`), so every thread doing
+the I/O, glibc's helpers included, is in the one measured process. CPU/IO is
+that process's user+sys time (`build/runstat`, from `wait4`) per I/O, minus
+the CPU of a one-I/O fio run of the same engine (fio's start-up and exit).
+Latency is total latency, submission to completion (`--lat_percentiles=1`).
+threads, RSS and VSZ are peaks of the whole process. `direct` rows use
+O_DIRECT on a 1 GiB file; `cached` rows read a 256 MiB file held in the page
+cache (read fully just before each run); `4fd` spreads QD 32 over 4 files of
+256 MiB (round robin): glibc runs one request per fd at a time, so there it
+has at most 4 in flight instead of 1. psync is synchronous: fio caps its
+queue depth at 1.
 EOF
 echo
 echo "![fio 4 KiB: median IOPS and CPU per I/O per engine]($img)"

@@ -1,8 +1,7 @@
-# One fio run -> one CSV row of results.csv (without the trailing newline
-# issues: prints exactly one line). POSIX awk (Debian's mawk is enough).
+# One fio run -> one line of results.csv. POSIX awk (Debian's mawk is enough).
 #
 # awk -v seq= -v rep= -v workload= -v engine= -v bs= -v base= -v cache= \
-#     -f parse.awk FS=' ' RUN.stat FS=';' RUN.out FS=' ' RUN.err
+#     -v jiffies= -v disk= -v direct= -f parse.awk FS=' ' RUN.stat FS=';' RUN.out FS=' ' RUN.err
 #
 # RUN.stat: runstat's line (key=value ...), the whole process.
 # RUN.out:  fio --output-format=terse (version 3) with --lat_percentiles=1, so
@@ -14,6 +13,9 @@
 #           "kaio: kernel=N sync_fallback=N glibc=N ...".
 # base:     CPU seconds of a fio run of this engine that does one I/O (fio's
 #           start-up and exit), subtracted for cpu_per_io_us.
+# jiffies:  user+nice+system jiffies of all CPUs (/proc/stat) during the run.
+# disk:     reads+writes the data disk completed during the run; direct: 1 if
+#           each of the run's I/Os went to the disk (O_DIRECT).
 FILENAME ~ /\.stat$/ {
 	for (i = 1; i <= NF; i++) {
 		eq = index($i, "=")
@@ -57,6 +59,9 @@ END {
 		status = "fail:fio-error-" err
 	else if (!b || kb <= 0)
 		status = "fail:no-io"
+	# kaio handed the requests to glibc (e.g. no AIO context): not kaio's numbers.
+	else if (engine == "kaio" && ks["glibc"] + 0 > 0)
+		status = "fail:kaio-sent-" ks["glibc"] "-to-glibc"
 	ios = (kb > 0) ? kb * 1024 / bs : 0
 	cpu = st["cpu_user_s"] + st["cpu_sys_s"]
 	net = cpu - base
@@ -69,6 +74,15 @@ END {
 			st["cpu_sys_s"], base, net * 1e6 / ios, cpu * 1e6 / ios
 	else
 		printf ",,,,%s,%s,%s,%s,,,", st["wall_s"], st["cpu_user_s"], st["cpu_sys_s"], base
-	printf "%s,%s,%s,%s,%s,%s,%s\n", st["threads_max"], st["rss_peak_kb"],
+	printf "%s,%s,%s,%s,%s,%s,%s,", st["threads_max"], st["rss_peak_kb"],
 		st["vsz_peak_kb"], cache, ks["kernel"], ks["sync_fallback"], ks["glibc"]
+	# CPU time the other tasks of the machine used during the run (tick-based,
+	# so +-0.02 s): a busy machine skews the numbers.
+	other_cpu = (jiffies != "" && st["exit"] != "") ? sprintf("%.2f", jiffies / 100 - cpu) : ""
+	# I/Os the data disk did for others: O_DIRECT runs account for their own.
+	other_ios = (disk == "") ? "" : disk - (direct ? ios : 0)
+	# shared=1: more than 20% of a CPU, or 2% more disk I/Os, went to others.
+	shared = (other_cpu != "" && other_cpu + 0 > 0.2 * st["wall_s"]) ||
+		(other_ios != "" && other_ios > 200 && other_ios > 0.02 * ios)
+	printf "%s,%s,%d\n", other_cpu, other_ios, shared
 }

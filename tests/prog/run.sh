@@ -68,10 +68,104 @@ check_measure() {
 	# undefined with glibc (it queues a second request on the same aiocb);
 	# kaio refuses it with -1 EINVAL.
 	kaio:inflight_submit) [ "$val" = "-1 EINVAL" ] ;;
+	# --- Any fd, misuse (tests/prog/fd_*.c, misuse_*.c, fallback_*.c) ---
+	# A request on a fd that may block (empty pipe or socket, tty, eventfd,
+	# timerfd, signalfd, inotify, a full pipe) returns at once under both:
+	# glibc hands it to a thread, kaio must never block the caller.
+	*:read_submit_ms | *:write_submit_ms | *:submit_ms | kaio:inflight_lio_wait_ms)
+		is_int "$val" && [ "$val" -lt 100 ] ;;
+	# SIGEV_NONE programs on pipes, sockets and ttys: at most kaio's one
+	# thread, which runs while a request waits for its fd (the program may
+	# be waiting outside kaio for that very I/O: a write a peer must get
+	# before it answers). Files alone never start it (threads, zeroed,
+	# sig_none_threads: rules == 1). glibc: informative.
+	kaio:threads_none) is_int "$val" && [ "$val" -le 2 ] ;;
+	# A read waiting for data (in a kernel poll under kaio) is cancelled
+	# for real by kaio (glibc's helper is blocked in read(2): it answers
+	# AIO_NOTCANCELED once the helper runs; informative). Also in
+	# aio_cancel(fd, NULL) over a pipe's requests (misuse_cancel,
+	# misuse_cancel_sig); requests queued behind it: CANCELED under both.
+	kaio:cancel_polling | kaio:cancel_null_mix) [ "$val" = AIO_CANCELED ] ;;
+	# A regular-file read in the kernel cannot be taken back by kaio
+	# (glibc may still have it queued for its thread: any answer).
+	kaio:cancel_in_kernel) [ "$val" = AIO_NOTCANCELED ] || [ "$val" = AIO_ALLDONE ] ;;
+	# The in-flight aiocb that kaio refused to resubmit still completes
+	# with what its own request read (misuse_inflight).
+	kaio:inflight_first) [ "$val" = "error 0 return 1 byte a" ] ;;
+	# aio_return / aio_error on an aiocb no request ever used: glibc reads
+	# the zeroed fields (0); kaio -1 EINVAL. aio_return of a request still
+	# in progress: kaio -1 EINVAL (misuse_return).
+	kaio:unknown_return | kaio:unknown_error | kaio:inprogress_return | kaio:garbage_return | kaio:garbage_error)
+		[ "$val" = "-1 EINVAL" ] ;;
+	glibc:unknown_return | glibc:unknown_error) [ "$val" = 0 ] ;;
+	# A child of fork waiting (with a timeout) on its parent's in-flight
+	# aiocb gets the timeout, under both, and does not hang (misuse_fork).
+	*:child_suspend_ms) is_int "$val" && [ "$val" -lt 1000 ] ;;
+	*:child_suspend) [ "$val" = "-1 EAGAIN" ] ;;
+	# ... and kaio serves the child's own requests, on that aiocb too
+	# (glibc's child inherits its bookkeeping without the threads).
+	kaio:child_reuse) [ "$val" = "error 0 return 1 byte c" ] ;;
+	kaio:child_roundtrip) [ "$val" = ok ] ;;
+	# A read pending on a pipe whose fds are then closed ends (no hang);
+	# what it ends with is informative (misuse_close).
+	*:close_read_result) [ "$val" != "still in progress" ] ;;
 	# glibc 2.36's lio_listio@GLIBC_2.2.5 (old binaries) returns from
 	# LIO_WAIT before the requests are done (a glibc bug, measured); kaio
 	# serves both versions with one lio_listio, which must wait.
 	kaio:oldlio_wait_done) [ "$val" = 4 ] ;;
+	# --- Notifications (tests/prog/sig_*.c) ---
+	# SIGEV_THREAD: glibc starts a thread per callback; kaio runs every
+	# callback itself, one at a time, on its single notifier thread. With
+	# 16 callbacks blocked at once glibc has 16+ threads, kaio 2 (sig_thread).
+	kaio:threads_cb_pending) is_int "$val" && [ "$val" -le 2 ] ;;
+	glibc:threads_cb_pending) is_int "$val" && [ "$val" -gt 2 ] ;;
+	# ... so only one kaio callback is ever inside its function, and all
+	# callbacks of one busy stretch run on the same thread.
+	kaio:callbacks_concurrent | kaio:callback_tids) [ "$val" = 1 ] ;;
+	# SIGEV_THREAD_ID: kaio deliberately differs. glibc ignores the mode
+	# (no signal at all); kaio sends the signal to that thread, for the 16
+	# requests and for the list sigevent (sig_thread_id).
+	kaio:threadid_on_target | kaio:threadid_once) [ "$val" = 16 ] ;;
+	glibc:threadid_on_target | glibc:threadid_once) [ "$val" = 0 ] ;;
+	kaio:threadid_list_on_target) [ "$val" = 1 ] ;;
+	glibc:threadid_list_on_target) [ "$val" = 0 ] ;;
+	# After an interrupted LIO_WAIT the requests still complete, right, and
+	# the process exits 0. Only for kaio: glibc 2.36 leaves the list's
+	# on-stack waitlist linked to the requests and crashes or hangs when
+	# they complete (sig_lio).
+	kaio:eintr_pipe_after | kaio:eintr_direct_after) [ "$val" = ok ] ;;
+	# sig_restart: an untimed aio_suspend or LIO_WAIT interrupted by a
+	# SA_RESTART handler. glibc restarts (its futex wait is restartable);
+	# kaio's reaper sleeps in io_getevents, which the kernel never restarts,
+	# so kaio returns -1 EINTR, which POSIX lists for aio_suspend and the
+	# issue allows ("may restart"). Deliberate difference, in the README.
+	glibc:restart_suspend | glibc:restart_lio | glibc:restart_notify) [ "$val" = 0 ] ;;
+	# When kaio's thread is the reaper (a pipe read waits), the program
+	# sleeps on a futex, which does restart: either answer is kaio's.
+	kaio:restart_suspend | kaio:restart_lio | kaio:restart_notify)
+		[ "$val" = "-1 EINTR" ] || [ "$val" = 0 ] ;;
+	kaio:eintr_pipe_child | kaio:eintr_direct_child) [ "$val" = exit0 ] ;;
+	# A program that never asks for a notification gets no thread from
+	# kaio, at any point (sig_none_threads); glibc had its helpers.
+	kaio:none_threads_*) [ "$val" = 1 ] ;;
+	glibc:none_threads_max) is_int "$val" && [ "$val" -gt 1 ] ;;
+	# aio_error/aio_return from a handler that lands anywhere, inside aio
+	# calls too: kaio finishes with everything right. Only for kaio: glibc
+	# 2.36's aio_error takes __aio_requests_mutex and deadlocks there
+	# (sig_safety).
+	kaio:safety_anywhere_child) [ "$val" = exit0 ] ;;
+	kaio:safety_anywhere_right) [ "$val" = all ] ;;
+	kaio:safety_anywhere_bad_error) [ "$val" = 0 ] ;;
+	# A child reusing the parent's fd after fork: kaio serves it; glibc's
+	# child inherits the parent's AIO bookkeeping (requests running on
+	# that fd, helper threads) but none of the threads, and never serves
+	# the read (sig_fork_exit).
+	kaio:fork_child_same_fd) [ "$val" = ok ] ;;
+	# The notifier exits once nothing was owed for about 1 s: back to one
+	# thread after 2 s idle, but still there 0.4 s after a delivery that
+	# came 0.8 s into an idle stretch (the linger restarts; sig_fork_exit).
+	kaio:threads_idle) [ "$val" = 1 ] ;;
+	kaio:threads_linger) [ "$val" = 2 ] ;;
 	# Difference (3): what aio_cancel catches on a regular file depends on
 	# the implementation (glibc cancels requests still queued behind the
 	# fd's running one; kaio cannot take back a request in the kernel).

@@ -246,5 +246,6 @@ int main(int argc, char **argv)
 	say("measure: threads_notify %d", count_threads());
 
 	free(bufs);
+	free(path);
 	return t_finish();
 }

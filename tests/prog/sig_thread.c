@@ -13,6 +13,10 @@
  *   attributes: sigev_notify_attributes with PTHREAD_CREATE_DETACHED and a
  *               1 MiB stack: accepted, each callback runs once and has at
  *               least 1 MiB of stack (it uses 512 KiB of it).
+ *   bigstack:   a 16 MiB stack asked for (twice the usual default) while
+ *               another callback is running: each such callback has at
+ *               least 16 MiB of stack (pthread_getattr_np), as a program
+ *               that sized its callbacks' stack may rely on.
  *   pending:    16 callbacks that block on a gate until the main thread
  *               opens it. Meanwhile the threads are counted.
  *
@@ -297,6 +301,80 @@ static void part_attr(void)
 	pthread_mutex_unlock(&lock);
 }
 
+/* A big stack asked for while a callback runs (kaio: its notifier is up). */
+#define BIG_STACK (16u << 20)
+static struct aiocb bcbs[NATTR + 1];
+static unsigned char bbufs[NATTR + 1][BS] __attribute__((aligned(4096)));
+static int big_gate, big_done, big_small, big_bad;
+static size_t big_stack_min = (size_t)-1;
+
+static void on_big_first(union sigval v)
+{
+	(void)v;
+	pthread_mutex_lock(&lock);
+	struct timespec end;
+	clock_gettime(CLOCK_REALTIME, &end);
+	end.tv_sec += T_STUCK_SEC;
+	while (!big_gate)
+		if (pthread_cond_timedwait(&cond, &lock, &end) == ETIMEDOUT) {
+			big_bad++;
+			break;
+		}
+	big_done++;
+	pthread_mutex_unlock(&lock);
+}
+
+static void on_big(union sigval v)
+{
+	int i = v.sival_int;
+	size_t ss = 0;
+	pthread_attr_t a;
+	if (pthread_getattr_np(pthread_self(), &a) == 0) {
+		pthread_attr_getstacksize(&a, &ss);
+		pthread_attr_destroy(&a);
+	}
+	int bad = i < 1 || i > NATTR || aio_error(&bcbs[i]) != 0 ||
+		  aio_return(&bcbs[i]) != BS;
+	pthread_mutex_lock(&lock);
+	big_bad += bad;
+	big_small += ss < BIG_STACK;
+	if (ss < big_stack_min)
+		big_stack_min = ss;
+	big_done++;
+	pthread_mutex_unlock(&lock);
+}
+
+static void part_bigstack(void)
+{
+	static pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, BIG_STACK);
+	for (int i = 0; i <= NATTR; i++) {
+		setup_cb(&bcbs[i], fd, bbufs[i], BS, (off_t)i * BS);
+		bcbs[i].aio_sigevent.sigev_notify = SIGEV_THREAD;
+		bcbs[i].aio_sigevent.sigev_notify_function = i ? on_big : on_big_first;
+		bcbs[i].aio_sigevent.sigev_notify_attributes = i ? &attr : NULL;
+		bcbs[i].aio_sigevent.sigev_value.sival_int = i;
+		if (aio_read(&bcbs[i]))
+			DIE("aio_read: %s", errname(errno));
+		if (i == 0)	/* its callback is running before the others */
+			wait_one(&bcbs[0]);
+	}
+	usleep(100000);
+	pthread_mutex_lock(&lock);
+	big_gate = 1;
+	pthread_cond_broadcast(&cond);
+	pthread_mutex_unlock(&lock);
+	wait_count(&big_done, NATTR + 1, "bigstack");
+	pthread_mutex_lock(&lock);
+	say("bigstack: %d callbacks, %d bad, %d with a stack under 16 MiB",
+	    big_done, big_bad, big_small);
+	say("measure: big_stack_min %zu", big_stack_min);
+	CHECK(big_done == NATTR + 1 && !big_bad && !big_small, "bigstack");
+	pthread_mutex_unlock(&lock);
+}
+
 /* Callbacks that block until the gate opens. */
 static struct aiocb pcbs[NPEND];
 static unsigned char pbufs[NPEND][BS] __attribute__((aligned(4096)));
@@ -381,7 +459,9 @@ int main(int argc, char **argv)
 	part_once();
 	part_chain();
 	part_attr();
+	part_bigstack();
 	part_pending();
 	say("measure: threads_notify %d", count_threads());
+	free(path);
 	return t_finish();
 }
