@@ -126,7 +126,10 @@ int kaio_ctx_get(void)
 		free(eng.batch);
 		eng.batch = NULL;
 		eng.ctx_err = eng.st.ctx_error = r;
-		kaio_debug("io_setup failed (%s): requests go to glibc", strerrorname_np(-r));
+		kaio_debug("io_setup failed (%s): KAIO_FALLBACK=%s", strerrorname_np(-r),
+			   kaio_config.fallback == KAIO_FALLBACK_SYNC ? "sync: served in the caller" :
+			   kaio_config.fallback == KAIO_FALLBACK_ERROR ? "error: EAGAIN" :
+			   "glibc: served by glibc");
 		return r;
 	}
 	if (depth != kaio_config.queue_depth)

@@ -51,6 +51,17 @@ void kaio_debug(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* A value as it can be shown on one line: at most 64 bytes, the rest as '?'. */
+static const char *shown(const char *s, char out[65])
+{
+	int i;
+
+	for (i = 0; i < 64 && s[i]; i++)
+		out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	out[i] = 0;
+	return out;
+}
+
 /* Decimal digits only, no sign, no spaces, no suffix, within [min, max]. */
 static unsigned env_uint(const char *name, unsigned def, unsigned min, unsigned max)
 {
@@ -63,8 +74,10 @@ static unsigned env_uint(const char *name, unsigned def, unsigned min, unsigned 
 	for (p = s; *p >= '0' && *p <= '9' && v <= max; p++)
 		v = v * 10 + (unsigned)(*p - '0');
 	if (p == s || *p || v < min || v > max) {
-		kaio_say("ignoring %s='%.64s': expected an integer from %u to %u; using %u",
-			 name, s, min, max, def);
+		char buf[65];
+
+		kaio_say("ignoring %s='%s': expected an integer from %u to %u; using %u",
+			 name, shown(s, buf), min, max, def);
 		return def;
 	}
 	return (unsigned)v;
@@ -79,8 +92,10 @@ static int env_word(const char *name, const char *const words[], int n, int def)
 	for (int i = 0; i < n; i++)
 		if (!strcmp(s, words[i]))
 			return i;
-	kaio_say("ignoring %s='%.64s': expected %s, %s or %s; using %s",
-		 name, s, words[0], words[1], words[2], words[def]);
+	char buf[65];
+
+	kaio_say("ignoring %s='%s': expected %s, %s or %s; using %s",
+		 name, shown(s, buf), words[0], words[1], words[2], words[def]);
 	return def;
 }
 

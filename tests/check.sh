@@ -9,8 +9,11 @@ suites=(
 	"tests/run-unit.sh $*"
 	"tests/prog/run.sh $build/libkaio.so $build/prog"
 	"tests/wrapper.sh $build/kaio $build/libkaio.so"
+	"tests/env.sh $build/libkaio.so $build/prog"
 	"tests/fio.sh $build/kaio"
 )
+# Fewer fuzzed values than a soak would take: make check stays a few minutes.
+export KAIO_FUZZ_N=${KAIO_FUZZ_N:-40}
 pass=0 fail=0 skip=0 broken=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
