@@ -57,6 +57,12 @@ static void refused_locked(struct kaio_req *r, int err)
 		return;
 	if (kaio_stream_refused_locked(r, err))
 		return;
+	if (r->kind == KAIO_STREAM && err == -EAGAIN) {
+		/* No kernel resources even for one request: never block here. */
+		r->unpollable = 1;
+		kaio_poll_queue_locked(r);
+		return;
+	}
 	/*
 	 * A regular file the kernel refuses (no read_iter: some /proc files)
 	 * although kaio checked what it could, or EAGAIN with nothing in the

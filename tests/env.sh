@@ -403,8 +403,11 @@ fallback_checks() {
 	fi
 }
 
-for e in enosys eperm; do
+# kill: io_setup is answered with SIGSYS (SECCOMP_RET_KILL_PROCESS); kaio
+# tries it in a throwaway child first and takes it as ENOSYS.
+for e in enosys eperm kill; do
 	no_aio_errno=${e^^}
+	[ "$e" = kill ] && no_aio_errno=ENOSYS
 	for mode in default glibc sync error; do
 		fallback_checks "$mode" "seccomp io_setup $no_aio_errno, KAIO_FALLBACK=$mode" fallback_seccomp "$e"
 	done

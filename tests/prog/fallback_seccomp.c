@@ -1,7 +1,8 @@
 /* A process where the kernel AIO interface is forbidden: before its first
  * aio call the program installs a seccomp filter that makes io_setup fail
- * with ENOSYS (argv[2] "enosys", the default), EPERM ("eperm"), or installs
- * nothing ("none"). Then a round trip of everything:
+ * with ENOSYS (argv[2] "enosys", the default), EPERM ("eperm"), kills the
+ * process with SIGSYS ("kill": kaio must notice without calling it itself),
+ * or installs nothing ("none"). Then a round trip of everything:
  *   aio_write / aio_read of a file, aio_fsync, lio_listio LIO_WAIT (writes)
  *   and LIO_NOWAIT (reads), a pipe read with the data already there, a read
  *   of an empty pipe that a SIGALRM handler fills 1 s later (measure:
@@ -40,6 +41,7 @@ static void on_usr1(int sig, siginfo_t *si, void *ctx)
 		sig_bad++;
 }
 
+/* err 0: io_setup kills the process (SECCOMP_RET_KILL_PROCESS, SIGSYS). */
 static void forbid_io_setup(int err)
 {
 	struct sock_filter f[] = {
@@ -48,7 +50,8 @@ static void forbid_io_setup(int err)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_setup, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (unsigned)(err & SECCOMP_RET_DATA)),
+		BPF_STMT(BPF_RET | BPF_K, err ? SECCOMP_RET_ERRNO | (unsigned)(err & SECCOMP_RET_DATA)
+					      : SECCOMP_RET_KILL_PROCESS),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog prog = { (unsigned short)(sizeof f / sizeof f[0]), f };
@@ -82,17 +85,23 @@ int main(int argc, char **argv)
 		forbid_io_setup(ENOSYS);
 	else if (!strcmp(mode, "eperm"))
 		forbid_io_setup(EPERM);
+	else if (!strcmp(mode, "kill"))
+		forbid_io_setup(0);
 	else if (strcmp(mode, "none"))
-		DIE("mode %s: enosys, eperm or none", mode);
+		DIE("mode %s: enosys, eperm, kill or none", mode);
 	/* What io_setup itself says here (a measure line: with fs.aio-max-nr
 	 * used up it fails in "none" mode too, see tests/env.sh). */
 	unsigned long ctx = 0;
-	long k = syscall(SYS_io_setup, 1, &ctx);
-	int ke = errno;
-	say("measure: io_setup_itself %s", k == 0 ? "works" : rc(-1, ke));
+	long k = -1;
+	int ke = 0;
+	if (strcmp(mode, "kill")) {	/* in "kill" mode it would kill this test */
+		k = syscall(SYS_io_setup, 1, &ctx);
+		ke = errno;
+		say("measure: io_setup_itself %s", k == 0 ? "works" : rc(-1, ke));
+	}
 	if (k == 0)
 		syscall(SYS_io_destroy, ctx);
-	if (strcmp(mode, "none"))
+	if (strcmp(mode, "none") && strcmp(mode, "kill"))
 		CHECK(k == -1 && ke == (strcmp(mode, "eperm") ? ENOSYS : EPERM),
 		      "the filter does not work: io_setup %ld %s", k, errname(ke));
 
