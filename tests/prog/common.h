@@ -320,6 +320,19 @@ static inline double now_sec(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Waits for cb at most secs; returns its aio_error then. */
+static inline int wait_bounded(const struct aiocb *cb, double secs)
+{
+	const struct aiocb *list[1] = { cb };
+	double end = now_sec() + secs;
+	int e;
+	while ((e = aio_error(cb)) == EINPROGRESS && now_sec() < end) {
+		struct timespec ts = { 0, 100 * 1000000 };
+		aio_suspend(list, 1, &ts);
+	}
+	return e;
+}
+
 /* Wait with aio_suspend until cb is no longer in progress; returns its
  * aio_error. Dies if it takes longer than T_STUCK_SEC. */
 static inline int wait_one(const struct aiocb *cb)

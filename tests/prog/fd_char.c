@@ -62,18 +62,6 @@ static void start_pending(const char *what, struct aiocb *cb, int fd, void *buf,
 }
 
 /* aio_error after waiting at most secs seconds with aio_suspend. */
-static int wait_bounded(const struct aiocb *cb, double secs)
-{
-	const struct aiocb *list[1] = { cb };
-	double end = now_sec() + secs;
-	int e;
-	while ((e = aio_error(cb)) == EINPROGRESS && now_sec() < end) {
-		struct timespec ts = { 0, 100 * 1000000 };
-		aio_suspend(list, 1, &ts);
-	}
-	return e;
-}
-
 static int varying(const char *line)
 {
 	static const char *const keys[] = {

@@ -14,18 +14,6 @@
 #define FDN 700
 #define HALF (256 << 10)
 
-static int wait_bounded(const struct aiocb *cb, double secs)
-{
-	const struct aiocb *list[1] = { cb };
-	double end = now_sec() + secs;
-	int e;
-	while ((e = aio_error(cb)) == EINPROGRESS && now_sec() < end) {
-		struct timespec ts = { 0, 100 * 1000000 };
-		aio_suspend(list, 1, &ts);
-	}
-	return e;
-}
-
 static void warm_file(const char *path, int fdn)
 {
 	for (int i = 0; i < 3; i++) {

@@ -21,18 +21,6 @@
 
 #define BIG (1 << 20)
 
-static int wait_bounded(const struct aiocb *cb, double secs)
-{
-	const struct aiocb *list[1] = { cb };
-	double end = now_sec() + secs;
-	int e;
-	while ((e = aio_error(cb)) == EINPROGRESS && now_sec() < end) {
-		struct timespec ts = { 0, 100 * 1000000 };
-		aio_suspend(list, 1, &ts);
-	}
-	return e;
-}
-
 int main(int argc, char **argv)
 {
 	t_init(argc, argv);

@@ -19,18 +19,6 @@
 #include "common.h"
 #include <sys/wait.h>
 
-static int wait_bounded(const struct aiocb *cb, double secs)
-{
-	const struct aiocb *list[1] = { cb };
-	double end = now_sec() + secs;
-	int e;
-	while ((e = aio_error(cb)) == EINPROGRESS && now_sec() < end) {
-		struct timespec ts = { 0, 100 * 1000000 };
-		aio_suspend(list, 1, &ts);
-	}
-	return e;
-}
-
 static void child(struct aiocb *pr, struct aiocb *fw, int pfd)
 {
 	t_failures = 0;
