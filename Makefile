@@ -89,7 +89,15 @@ $(B)/prog/%: tests/prog/%.c tests/prog/common.h
 unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
 
-_check: _all $(UNIT_BIN) $(PROG_BIN)
+$(B)/alloc/count.so: tests/alloc/count.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -shared -fPIC -o $@ $< $(LDFLAGS)
+
+$(B)/alloc/loop: tests/alloc/loop.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
+
+_check: _all $(UNIT_BIN) $(PROG_BIN) $(B)/alloc/count.so $(B)/alloc/loop
 	@tests/check.sh $(B) $(UNIT_BIN)
 
 _demo: _all

@@ -33,7 +33,7 @@ int kaio_cancel(int fd, struct aiocb *cb)
 	if (cb) {
 		struct kaio_req *r = eng.table ? kaio_table_lookup(eng.table, cb) : NULL;
 
-		if (r && r->state != KAIO_DONE)
+		if (r && r->state < KAIO_DONE)
 			res = cancel_one_locked(r);
 	} else {
 		struct kaio_list *p, *t;

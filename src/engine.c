@@ -44,6 +44,7 @@ struct kaio_engine eng = {
 	.pending = KAIO_LIST_INIT(eng.pending),
 	.barriers = KAIO_LIST_INIT(eng.barriers),
 	.done = KAIO_LIST_INIT(eng.done),
+	.idle = KAIO_LIST_INIT(eng.idle),
 	.free = KAIO_LIST_INIT(eng.free),
 	.notify = KAIO_LIST_INIT(eng.notify),
 	.lio_due = KAIO_LIST_INIT(eng.lio_due),
@@ -163,6 +164,11 @@ static void forget_all(void)
 		kaio_list_del(p);
 		kaio_list_add_tail(&eng.free, p);
 	}
+	kaio_list_each_safe(p, t, &eng.idle) {
+		kaio_list_del(p);
+		kaio_list_add_tail(&eng.free, p);
+	}
+	eng.nidle = 0;
 	kaio_notify_forget();
 	kaio_table_free(eng.table);
 	eng.table = NULL;

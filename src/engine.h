@@ -15,13 +15,15 @@
 
 /*
  * QUEUED: the I/O waits for ring space on eng.pending; POLLQ: its poll does;
- * UNPOLLED: its fd is checked by kaio's thread (eng.unpolled).
+ * UNPOLLED: its fd is checked by kaio's thread (eng.unpolled). IDLE: done
+ * and collected, still mapped to its aiocb for the next submission (submit.c).
+ * A request is in flight while its state is below KAIO_DONE.
  * BARRIER: waits for earlier requests (eng.barriers). SUBMITTED: the I/O is in
  * the kernel; POLLING: the poll is. DONE: result published.
  */
 enum kaio_state {
 	KAIO_QUEUED, KAIO_POLLQ, KAIO_BARRIER, KAIO_SUBMITTED, KAIO_POLLING,
-	KAIO_UNPOLLED, KAIO_DONE
+	KAIO_UNPOLLED, KAIO_DONE, KAIO_IDLE
 };
 
 #define UNPOLLED_MS 10
@@ -91,7 +93,8 @@ struct kaio_engine {
 	unsigned depth, in_kernel, nlive;
 	struct iocb **batch;
 	struct kaio_table *table;
-	struct kaio_list live, pending, barriers, done, free;
+	struct kaio_list live, pending, barriers, done, idle, free;
+	unsigned nidle;
 	unsigned long seq;
 	int reaper;		/* 1: a thread sleeps in io_getevents; 2: the notifier */
 	unsigned waiters;

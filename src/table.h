@@ -6,8 +6,8 @@ struct kaio_table;
 
 struct kaio_table *kaio_table_new(void);
 void kaio_table_free(struct kaio_table *t);
-/* Maps key to val; returns what key mapped to before (NULL: nothing). */
-void *kaio_table_put(struct kaio_table *t, const void *key, void *val);
+/* Maps key to val, replacing what key mapped to. */
+void kaio_table_put(struct kaio_table *t, const void *key, void *val);
 void *kaio_table_lookup(struct kaio_table *t, const void *key);
 /* Removes key only while it still maps to val. */
 void kaio_table_remove(struct kaio_table *t, const void *key, const void *val);

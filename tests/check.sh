@@ -10,6 +10,7 @@ suites=(
 	"tests/prog/run.sh $build/libkaio.so $build/prog"
 	"tests/wrapper.sh $build/kaio $build/libkaio.so"
 	"tests/env.sh $build/libkaio.so $build/prog"
+	"tests/alloc.sh $build/libkaio.so $build/alloc/count.so $build/alloc/loop"
 	"tests/fio.sh $build/kaio"
 )
 # Fewer fuzzed values than a soak would take: make check stays a few minutes.
