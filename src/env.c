@@ -40,12 +40,10 @@ void kaio_say(const char *fmt, ...)
 	va_end(ap);
 }
 
-void kaio_debug(const char *fmt, ...)
+void kaio_debug_say(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!kaio_config.debug)
-		return;
 	va_start(ap, fmt);
 	vsay(fmt, ap);
 	va_end(ap);

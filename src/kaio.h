@@ -67,7 +67,15 @@ struct kaio_config {
 };
 extern struct kaio_config kaio_config;
 void kaio_config_load(void);
-void kaio_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void kaio_debug_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* KAIO_DEBUG=1: each unusual path says why, the first time it is taken. */
+#define kaio_debug(...)                                                        \
+	do {                                                                   \
+		static int said_;                                              \
+		if (kaio_config.debug &&                                       \
+		    !__atomic_exchange_n(&said_, 1, __ATOMIC_RELAXED))         \
+			kaio_debug_say(__VA_ARGS__);                           \
+	} while (0)
 void kaio_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif
