@@ -4,6 +4,7 @@
 #   make check      unit tests (ASan+UBSan), programs with and without kaio, fio
 #   make demo       fio's posixaio engine under glibc and kaio, fio libaio as reference
 #   make bench      benchmark, quick (~1 min); make bench-full (< 15 min)
+#   make lint       cppcheck and clang-tidy on src/ and preload/
 #   make install    PREFIX=/usr/local DESTDIR= ; make uninstall ; make clean
 #
 # Every top-level target first runs scripts/deps.sh, which installs what is
@@ -39,7 +40,7 @@ WRAPS    = io_setup io_submit io_getevents io_cancel io_destroy
 PROG_SRC = $(wildcard tests/prog/*.c)
 PROG_BIN = $(PROG_SRC:tests/prog/%.c=$(B)/prog/%)
 
-.PHONY: all check demo bench bench-full install uninstall clean deps _all _check _demo unit
+.PHONY: all check demo bench bench-full lint install uninstall clean deps _all _check _demo unit
 .DEFAULT_GOAL := all
 
 all check demo: deps
@@ -102,6 +103,12 @@ _check: _all $(UNIT_BIN) $(PROG_BIN) $(B)/alloc/count.so $(B)/alloc/loop
 
 _demo: _all
 	@scripts/demo.sh $(B)
+
+# Static analysis (cppcheck, clang-tidy with .clang-tidy): not part of check.
+lint:
+	cppcheck -q --enable=warning,performance,portability --error-exitcode=1 \
+		-D_GNU_SOURCE -Isrc --suppress=missingIncludeSystem src preload
+	clang-tidy --quiet $(LIB_SRC) -- -std=gnu11 -D_GNU_SOURCE -Isrc $(GLIB_CF)
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/kaio $(DESTDIR)$(BINDIR)

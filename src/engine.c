@@ -115,7 +115,7 @@ int kaio_ctx_get(void)
 	if (eng.ctx_err)
 		return eng.ctx_err;
 	depth = kaio_config.queue_depth;
-	eng.batch = malloc(depth * sizeof *eng.batch);
+	eng.batch = malloc(depth * sizeof(struct iocb *));
 	eng.table = eng.table ? eng.table : kaio_table_new();
 	if (!eng.batch || !eng.table) {
 		free(eng.batch);

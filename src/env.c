@@ -23,7 +23,7 @@ static void vsay(const char *fmt, va_list ap)
 	char buf[512];
 	int n = snprintf(buf, sizeof buf, "kaio: ");
 
-	n += vsnprintf(buf + n, sizeof buf - n, fmt, ap);
+	n += vsnprintf(buf + n, sizeof buf - n, fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized): callers va_start it */
 	if (n > (int)sizeof buf - 2)
 		n = sizeof buf - 2;
 	buf[n++] = '\n';
