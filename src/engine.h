@@ -65,6 +65,7 @@ struct kaio_req {
 	unsigned char probe;	/* sent as a regular file without fstat (submit.c) */
 	unsigned char owes;	/* counted in eng.owed while it waits in a poll */
 	unsigned char unpollable;	/* the kernel cannot poll this fd for us */
+	unsigned char mapped;	/* the table maps r->cb to r */
 	unsigned char notify;	/* sev must be delivered */
 	size_t done;		/* bytes of a stream write already written */
 	struct kaio_pollw *pw;

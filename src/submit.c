@@ -33,6 +33,7 @@ static struct kaio_req *req_get_locked(void)
 	kaio_list_del(&r->q);
 	kaio_list_init(&r->live);
 	r->state = KAIO_DONE;	/* not mapped, not in flight */
+	r->mapped = 0;
 	return r;
 }
 
@@ -55,11 +56,13 @@ static void collect_locked(void)
 		struct kaio_req *r = kaio_container_of(p, struct kaio_req, q);
 
 		kaio_list_del(p);
-		if (kaio_table_lookup(eng.table, r->cb) == r) {
+		if (r->mapped) {
 			r->state = KAIO_IDLE;
 			kaio_list_add_tail(&eng.idle, p);
 			eng.nidle++;
 		} else {
+			/* Replaced by a newer request, or given up: never left mapped. */
+			kaio_table_remove(eng.table, r->cb, r);
 			kaio_list_add_tail(&eng.free, p);
 		}
 	}
@@ -67,6 +70,7 @@ static void collect_locked(void)
 		struct kaio_req *r = kaio_container_of(eng.idle.next, struct kaio_req, q);
 
 		kaio_table_remove(eng.table, r->cb, r);
+		r->mapped = 0;
 		kaio_list_del(&r->q);
 		kaio_list_add_tail(&eng.free, &r->q);
 		eng.nidle--;
@@ -322,7 +326,11 @@ static struct kaio_req *mapped_locked(const struct aiocb *cb, int *err)
 		kaio_debug("aiocb %p submitted again while in flight: EINVAL", (void *)cb);
 		*err = -EINVAL;
 	}
-	return r && r->state == KAIO_IDLE ? r : NULL;
+	if (r && r->state != KAIO_IDLE) {
+		r->mapped = 0;	/* finished, note pending: a new request takes cb */
+		r = NULL;
+	}
+	return r;
 }
 
 static int foreign_in_flight(const struct aiocb *cb)
@@ -368,8 +376,10 @@ static int enqueue_locked(struct aiocb *cb, enum kaio_op op, const struct fdinfo
 		return -EAGAIN;
 	}
 	/* New, or replacing a finished one whose note is not delivered yet. */
-	if (r->state != KAIO_IDLE)
+	if (r->state != KAIO_IDLE) {
 		kaio_table_put(eng.table, cb, r);
+		r->mapped = 1;
+	}
 	r->cb = cb;
 	r->fd = cb->aio_fildes;
 	/* A stream request keeps its own fd (stream.c); a file one needs none. */
