@@ -33,6 +33,8 @@
 #include <linux/futex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -50,6 +52,7 @@ struct kaio_engine eng = {
 	.lio_due = KAIO_LIST_INIT(eng.lio_due),
 	.unpolled = KAIO_LIST_INIT(eng.unpolled),
 	.kick_fd = -1,
+	.efd = -1,
 };
 
 __thread int kaio_locked;
@@ -136,6 +139,35 @@ int kaio_ctx_get(void)
 	if (depth != kaio_config.queue_depth)
 		kaio_debug("io_setup: depth %u refused, using %u", kaio_config.queue_depth, depth);
 	eng.depth = eng.st.depth = depth;
+	kaio_efd_open();
+	return 0;
+}
+
+/*
+ * Untimed waits sleep in read(2) on an eventfd that every completion bumps
+ * (wait.c): unlike io_getevents, read restarts after a SA_RESTART handler,
+ * as glibc's wait does, and is a deferred cancellation point. It is checked
+ * to be ours before use (the program may close or dup2 over it).
+ */
+void kaio_efd_open(void)
+{
+	struct stat st;
+
+	eng.efd = eventfd(0, EFD_CLOEXEC);
+	if (eng.efd >= 0 && fstat(eng.efd, &st) == 0)
+		eng.efd_ino = st.st_ino;
+}
+
+int kaio_efd_ours(void)
+{
+	struct stat st;
+
+	if (eng.efd < 0)
+		return 0;
+	if (fstat(eng.efd, &st) == 0 && st.st_ino == eng.efd_ino)
+		return 1;
+	kaio_debug("fd %d, kaio's eventfd, was closed or replaced: waits use io_getevents", eng.efd);
+	eng.efd = -1;
 	return 0;
 }
 
@@ -145,6 +177,9 @@ static void forget_all(void)
 
 	/* Never io_destroy: the context and its ring belong to the parent. */
 	eng.ctx = 0;
+	if (eng.efd >= 0)
+		close(eng.efd);	/* the child's copy: the parent's counter is its own */
+	eng.efd = -1;
 	eng.ctx_err = 0;
 	eng.in_kernel = eng.nlive = 0;
 	eng.reaper = 0;

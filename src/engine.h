@@ -110,6 +110,8 @@ struct kaio_engine {
 	size_t notifier_stack;
 	int notes_new;		/* a note was queued: wake the notifier on unlock */
 	int kick_fd, kicking;
+	int efd;		/* eventfd every iocb signals (IOCB_FLAG_RESFD), or -1 */
+	unsigned long efd_ino;
 	struct iocb kick;
 	struct kaio_stats st;
 };
@@ -168,6 +170,8 @@ static inline void kaio_result_set(struct aiocb *cb, long res)
 	__atomic_store_n(&cb->__error_code, res < 0 ? (int)-res : 0, __ATOMIC_RELEASE);
 }
 
+void kaio_efd_open(void);
+int kaio_efd_ours(void);
 /* Takes the lock, initializing the engine on first use. */
 void kaio_engine_enter(void);
 /* Lock held below. */

@@ -125,10 +125,17 @@ void kaio_pending_submit(void)
 		sigset_t old;
 
 		for (; p != &eng.pending && eng.in_kernel + n < eng.depth; p = p->next) {
+			struct iocb *io;
+
 			r = kaio_container_of(p, struct kaio_req, q);
 			pipes |= r->kind == KAIO_STREAM && r->op == KAIO_WRITE &&
 				 r->state == KAIO_QUEUED;
-			eng.batch[n++] = r->state == KAIO_POLLQ ? &r->pw->iocb : &r->iocb;
+			io = r->state == KAIO_POLLQ ? &r->pw->iocb : &r->iocb;
+			if (eng.efd >= 0)
+				io_set_eventfd(io, eng.efd);
+			else
+				io->u.c.flags &= ~(1u << 0);	/* IOCB_FLAG_RESFD */
+			eng.batch[n++] = io;
 		}
 		eng.st.io_submit++;
 		if (pipes)
@@ -150,6 +157,8 @@ void kaio_pending_submit(void)
 		}
 		if (k == -EAGAIN && eng.in_kernel)
 			break;	/* ring full: retried as events free slots */
+		if ((k == -EBADF || k == -EINVAL) && eng.efd >= 0 && !kaio_efd_ours())
+			continue;	/* our eventfd is gone: again without it */
 		refused_locked(kaio_container_of(eng.pending.next, struct kaio_req, q), k);
 	}
 }

@@ -52,6 +52,7 @@ static long ns_until(const struct timespec *deadline)
 struct step {
 	struct io_event ev[EVENTS_MAX];
 	int role;
+	unsigned gen;	/* in memory: pthread_cleanup_push is a setjmp */
 };
 
 /*
@@ -94,27 +95,42 @@ int kaio_wait_step(long left, int role)
 	} else {
 		eng.waiters++;
 	}
-	unsigned g = eng.gen;
+	s.gen = eng.gen;
+	/* Untimed: a deferred cancellation point, restarted after SA_RESTART. */
+	int efd = s.role == 1 && !ts ? eng.efd : -1;
+
 	kaio_unlock();
 	pthread_cleanup_push(step_cancelled, &s);
-	pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &type);
-	if (s.role && eng.ctx) {
-		n = io_getevents(eng.ctx, 1, EVENTS_MAX, s.ev, ts);
-	} else if (s.role) {
-		n = ppoll(NULL, 0, ts, NULL) < 0 ? -errno : 0;
+	if (efd >= 0) {
+		uint64_t v;
+
+		n = read(efd, &v, sizeof v) < 0 ? -errno : 0;
 	} else {
-		n = syscall(SYS_futex, &eng.gen, FUTEX_WAIT_PRIVATE, g, ts, NULL, 0) < 0
-			? -errno : 0;
+		pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &type);
+		if (s.role && eng.ctx)
+			n = io_getevents(eng.ctx, 1, EVENTS_MAX, s.ev, ts);
+		else if (s.role)
+			n = ppoll(NULL, 0, ts, NULL) < 0 ? -errno : 0;
+		else
+			n = syscall(SYS_futex, &eng.gen, FUTEX_WAIT_PRIVATE, s.gen, ts, NULL, 0) < 0
+				? -errno : 0;
+		pthread_setcanceltype(type, NULL);
 	}
-	pthread_setcanceltype(type, NULL);
 	pthread_cleanup_pop(0);
 	kaio_lock();
 	if (!s.role) {
 		eng.waiters--;
 		return n == -EINTR ? n : 0;
 	}
-	eng.st.io_getevents++;
 	eng.reaper = 0;
+	if (efd >= 0) {
+		if (n == -EBADF || n == -EINVAL)
+			kaio_efd_ours();
+		kaio_events_reap();
+		kaio_waiters_wake();
+		return n == -EINTR ? n : 0;
+	}
+	eng.st.io_getevents++;
 	if (n > 0) {
 		kaio_events_handle(s.ev, n);
 		kaio_pending_submit();
