@@ -29,6 +29,7 @@
  * the child owns none of them.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <stdlib.h>
@@ -149,11 +150,30 @@ int kaio_ctx_get(void)
  * as glibc's wait does, and is a deferred cancellation point. It is checked
  * to be ours before use (the program may close or dup2 over it).
  */
+/*
+ * kaio's own fds move above KAIO_FD_MIN: a program that closes fd 0..2 and
+ * reopens them expects to get those numbers back, not find kaio there.
+ */
+#define KAIO_FD_MIN 100
+
+int kaio_fd_high(int fd)
+{
+	int high;
+
+	if (fd < 0 || fd >= KAIO_FD_MIN)
+		return fd;
+	high = fcntl(fd, F_DUPFD_CLOEXEC, KAIO_FD_MIN);
+	if (high < 0)
+		return fd;
+	close(fd);
+	return high;
+}
+
 void kaio_efd_open(void)
 {
 	struct stat st;
 
-	eng.efd = eventfd(0, EFD_CLOEXEC);
+	eng.efd = kaio_fd_high(eventfd(0, EFD_CLOEXEC));
 	if (eng.efd >= 0 && fstat(eng.efd, &st) == 0)
 		eng.efd_ino = st.st_ino;
 }

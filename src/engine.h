@@ -170,6 +170,7 @@ static inline void kaio_result_set(struct aiocb *cb, long res)
 	__atomic_store_n(&cb->__error_code, res < 0 ? (int)-res : 0, __ATOMIC_RELEASE);
 }
 
+int kaio_fd_high(int fd);
 void kaio_efd_open(void);
 int kaio_efd_ours(void);
 /* Takes the lock, initializing the engine on first use. */

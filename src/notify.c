@@ -189,7 +189,7 @@ static int notifier_start_locked(const struct sigevent *sev)
 	if (eng.notifier)
 		return 0;
 	if (eng.kick_fd < 0) {
-		eng.kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		eng.kick_fd = kaio_fd_high(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 		if (eng.kick_fd >= 0) {
 			io_prep_pread(&eng.kick, eng.kick_fd, NULL, 0, 0);
 			eng.kick.data = &eng.kick;
