@@ -150,12 +150,6 @@ int kaio_ctx_get(void)
  * as glibc's wait does, and is a deferred cancellation point. It is checked
  * to be ours before use (the program may close or dup2 over it).
  */
-/*
- * kaio's own fds move above KAIO_FD_MIN: a program that closes fd 0..2 and
- * reopens them expects to get those numbers back, not find kaio there.
- */
-#define KAIO_FD_MIN 100
-
 int kaio_fd_high(int fd)
 {
 	int high;

@@ -170,6 +170,11 @@ static inline void kaio_result_set(struct aiocb *cb, long res)
 	__atomic_store_n(&cb->__error_code, res < 0 ? (int)-res : 0, __ATOMIC_RELEASE);
 }
 
+/*
+ * kaio's own fds live at KAIO_FD_MIN and above: a program that closes fd
+ * 0..2 and reopens them expects those numbers back, not kaio there.
+ */
+#define KAIO_FD_MIN 100
 int kaio_fd_high(int fd);
 void kaio_efd_open(void);
 int kaio_efd_ours(void);

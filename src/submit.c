@@ -393,7 +393,7 @@ static int enqueue_locked(struct aiocb *cb, enum kaio_op op, const struct fdinfo
 	r->fd = cb->aio_fildes;
 	/* A stream request keeps its own fd (stream.c); a file one needs none. */
 	r->iofd = f->kind == KAIO_STREAM && !f->err ?
-		fcntl(r->fd, F_DUPFD_CLOEXEC, 0) : -1;
+		fcntl(r->fd, F_DUPFD_CLOEXEC, KAIO_FD_MIN) : -1;
 	io_fd = r->iofd >= 0 ? r->iofd : r->fd;
 	r->op = (unsigned char)op;
 	r->seq = ++eng.seq;

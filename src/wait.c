@@ -135,7 +135,14 @@ int kaio_wait_step(long left, int role)
 		kaio_events_handle(s.ev, n);
 		kaio_pending_submit();
 	}
-	kaio_waiters_wake();
+	/*
+	 * Waiters look again when something completed, or when a program
+	 * thread gives up the reaper role. Not when kaio's thread merely timed
+	 * out and goes back to sleep: a waiter woken for nothing may take a
+	 * signal outside its sleep and miss its EINTR.
+	 */
+	if (n > 0 || role == 1)
+		kaio_waiters_wake();
 	return n < 0 && n != -ETIMEDOUT ? n : 0;
 }
 
