@@ -243,7 +243,8 @@ void kaio_poll_event_locked(struct kaio_pollw *w, long res)
 }
 
 /*
- * io_submit refused r at once. A stream fd that refuses RWF_NOWAIT or kernel
+ * io_submit refused r at once (r is off every queue: refused_locked in
+ * submit.c took it off). A stream fd that refuses RWF_NOWAIT or kernel
  * AIO is polled first; a poll it refuses means the fd has no poll and is
  * always ready: do the I/O now. Returns 1 when r was handled here.
  */
@@ -253,7 +254,6 @@ int kaio_stream_refused_locked(struct kaio_req *r, int err)
 		return 0;
 	if (r->state == KAIO_POLLQ) {
 		/* ttys, O_RDWR FIFOs: the kernel cannot poll them while idle. */
-		kaio_list_del(&r->q);
 		eng.polls--;
 		r->unpollable = 1;
 		kaio_debug("fd %d cannot be polled by the kernel (%s): checked every %d ms",
@@ -262,13 +262,11 @@ int kaio_stream_refused_locked(struct kaio_req *r, int err)
 		return 1;
 	}
 	if (r->nonblock || r->op > KAIO_WRITE) {
-		kaio_list_del(&r->q);
 		r->state = KAIO_QUEUED;
 		eng.st.sync_fallback++;
 		kaio_req_complete(r, kaio_sync_io(r));
 		return 1;
 	}
-	kaio_list_del(&r->q);
 	r->pollfirst = 1;
 	eng.st.pollfirst++;
 	kaio_debug("fd %d refuses RWF_NOWAIT or AIO (%s): poll, then I/O when ready",

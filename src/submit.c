@@ -249,7 +249,7 @@ static void classify(const struct aiocb *cb, enum kaio_op op, struct fdinfo *f)
 	fd_learn(cb->aio_fildes, f->kind == KAIO_FILE);
 }
 
-/* Live requests on r's fd of r's kind made before r. */
+/* Live requests on r's fd of kind r->wait_op made before r: a barrier's count. */
 static unsigned count_earlier_locked(const struct kaio_req *r)
 {
 	struct kaio_list *p;
@@ -258,7 +258,7 @@ static unsigned count_earlier_locked(const struct kaio_req *r)
 	for (p = eng.live.next; p != &eng.live; p = p->next) {
 		struct kaio_req *o = kaio_container_of(p, struct kaio_req, live);
 
-		n += o->fd == r->fd && o->op == r->op && o->seq < r->seq;
+		n += o->fd == r->fd && o->op == r->wait_op && o->seq < r->seq;
 	}
 	return n;
 }
@@ -306,20 +306,6 @@ requeue:
 	r->state = KAIO_QUEUED;
 	kaio_list_add_tail(&eng.pending, &r->q);
 	return 1;
-}
-
-/* Live requests on fd of kind op, all earlier than a new one. */
-static unsigned count_before_locked(int fd, enum kaio_op op)
-{
-	struct kaio_list *p;
-	unsigned n = 0;
-
-	for (p = eng.live.next; p != &eng.live; p = p->next) {
-		struct kaio_req *r = kaio_container_of(p, struct kaio_req, live);
-
-		n += r->fd == fd && r->op == op;
-	}
-	return n;
 }
 
 /*
@@ -428,7 +414,7 @@ static int enqueue_locked(struct aiocb *cb, enum kaio_op op, const struct fdinfo
 	kaio_tag_set(cb, TAG_BUSY);
 	r->state = KAIO_QUEUED;
 	r->wait_op = op <= KAIO_WRITE ? op : KAIO_WRITE;
-	r->wait = f->kind == KAIO_STREAM || op > KAIO_WRITE ? count_before_locked(r->fd, r->wait_op) : 0;
+	r->wait = f->kind == KAIO_STREAM || op > KAIO_WRITE ? count_earlier_locked(r) : 0;
 	kaio_list_add_tail(&eng.live, &r->live);
 	eng.nlive++;
 	if (f->err) {
