@@ -19,6 +19,7 @@
 #ifndef TEST_COMMON_H
 #define TEST_COMMON_H
 
+#include <sys/time.h>
 #include <aio.h>
 #include <dirent.h>
 #include <errno.h>
@@ -311,6 +312,16 @@ static inline void drop_cache(int fd)
 {
 	fdatasync(fd);
 	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+}
+
+/* SIGALRM once, ms from now (ITIMER_REAL). */
+static inline void alarm_ms(int ms)
+{
+	struct itimerval it;
+	memset(&it, 0, sizeof it);
+	it.it_value.tv_sec = ms / 1000;
+	it.it_value.tv_usec = (ms % 1000) * 1000;
+	setitimer(ITIMER_REAL, &it, NULL);
 }
 
 static inline double now_sec(void)

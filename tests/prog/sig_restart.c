@@ -19,7 +19,6 @@
  *              glibc: 0 once the pipe read is done. */
 #include "common.h"
 #include <pthread.h>
-#include <sys/time.h>
 
 static volatile sig_atomic_t alarms, notes;
 
@@ -33,15 +32,6 @@ static void on_note(int s)
 {
 	(void)s;
 	notes++;
-}
-
-static void arm(int ms)
-{
-	struct itimerval it;
-	memset(&it, 0, sizeof it);
-	it.it_value.tv_sec = ms / 1000;
-	it.it_value.tv_usec = (ms % 1000) * 1000;
-	setitimer(ITIMER_REAL, &it, NULL);
 }
 
 struct writer {
@@ -101,7 +91,7 @@ int main(int argc, char **argv)
 	setup_cb(&cb, p[0], &c, 1, 0);
 	say("suspend: aio_read: %s", RC(aio_read(&cb)));
 	writer_start(&w, p[1], 500);
-	arm(100);
+	alarm_ms(100);
 	const char *r = RC(aio_suspend(one, 1, NULL));
 	int e = aio_error(&cb);
 	say("measure: restart_suspend %s", r);
@@ -114,7 +104,7 @@ int main(int argc, char **argv)
 	cb.aio_lio_opcode = LIO_READ;
 	struct aiocb *list[1] = { &cb };
 	writer_start(&w, p[1], 500);
-	arm(100);
+	alarm_ms(100);
 	r = RC(lio_listio(LIO_WAIT, list, 1, NULL));
 	e = aio_error(&cb);
 	say("measure: restart_lio %s", r);
@@ -126,7 +116,7 @@ int main(int argc, char **argv)
 	setup_cb(&cb, p[0], &c, 1, 0);
 	say("timed: aio_read: %s", RC(aio_read(&cb)));
 	writer_start(&w, p[1], 500);
-	arm(100);
+	alarm_ms(100);
 	struct timespec five = { 5, 0 };
 	r = RC(aio_suspend(one, 1, &five));
 	e = aio_error(&cb);

@@ -3,7 +3,6 @@
  * never completes -> -1 EINTR, and the handler ran. The same with a
  * timeout longer than the alarm. Then the read is completed. */
 #include "common.h"
-#include <sys/time.h>
 
 static volatile sig_atomic_t alarms;
 
@@ -11,15 +10,6 @@ static void on_alarm(int sig)
 {
 	(void)sig;
 	alarms++;
-}
-
-static void arm(int ms)
-{
-	struct itimerval it;
-	memset(&it, 0, sizeof it);
-	it.it_value.tv_sec = ms / 1000;
-	it.it_value.tv_usec = (ms % 1000) * 1000;
-	setitimer(ITIMER_REAL, &it, NULL);
 }
 
 int main(int argc, char **argv)
@@ -41,11 +31,11 @@ int main(int argc, char **argv)
 	say("pipe read: %s", RC(aio_read(&cb)));
 	const struct aiocb *list[1] = { &cb };
 
-	arm(200);
+	alarm_ms(200);
 	say("aio_suspend, no timeout: %s", RC(aio_suspend(list, 1, NULL)));
 	say("handler ran %d time(s)", (int)alarms);
 
-	arm(200);
+	alarm_ms(200);
 	struct timespec ts = { 10, 0 };
 	double t0 = now_sec();
 	say("aio_suspend, 10 s timeout: %s", RC(aio_suspend(list, 1, &ts)));
