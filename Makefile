@@ -39,6 +39,14 @@ WRAPS    = io_setup io_submit io_getevents io_cancel io_destroy
 
 PROG_SRC = $(wildcard tests/prog/*.c)
 PROG_BIN = $(PROG_SRC:tests/prog/%.c=$(B)/prog/%)
+# Differential generator and fault programs: plain POSIX AIO like tests/prog.
+DIFF_BIN = $(patsubst tests/diff/%.c,$(B)/diff/%,$(wildcard tests/diff/*.c))
+FAULT_BIN = $(patsubst tests/fault/%.c,$(B)/fault/%,$(wildcard tests/fault/*.c))
+# The multithreaded unit tests again, under ThreadSanitizer.
+TSAN     = -fsanitize=thread -fno-omit-frame-pointer
+ENG_TSAN = $(ENG_SRC:%.c=$(B)/tsan/%.o)
+TSAN_BIN = $(B)/tsan/unit/test_engine
+.SECONDARY: $(ENG_TSAN)
 
 .PHONY: all check demo bench bench-full lint install uninstall clean deps _all _check _demo unit
 .DEFAULT_GOAL := all
@@ -87,6 +95,23 @@ $(B)/prog/%: tests/prog/%.c tests/prog/common.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -pthread -o $@ $< $(LDFLAGS)
 
+$(B)/diff/%: tests/diff/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -pthread -o $@ $< $(LDFLAGS)
+
+$(B)/fault/%: tests/fault/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -pthread -o $@ $< $(LDFLAGS)
+
+$(B)/tsan/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(TSAN) -Isrc $(GLIB_CF) -c -o $@ $<
+
+$(B)/tsan/unit/%: tests/unit/%.c $(ENG_TSAN)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(TSAN) -Isrc $(GLIB_CF) -o $@ $< $(ENG_TSAN) \
+		$(foreach w,$(WRAPS),-Wl,--wrap=$(w)) -laio -lcmocka $(GLIB_LD) -lpthread $(LDFLAGS)
+
 unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
 
@@ -98,7 +123,7 @@ $(B)/alloc/loop: tests/alloc/loop.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
-_check: _all $(UNIT_BIN) $(PROG_BIN) $(B)/alloc/count.so $(B)/alloc/loop
+_check: _all $(UNIT_BIN) $(PROG_BIN) $(DIFF_BIN) $(FAULT_BIN) $(TSAN_BIN) $(B)/alloc/count.so $(B)/alloc/loop
 	@tests/check.sh $(B) $(UNIT_BIN)
 
 _demo: _all
