@@ -30,6 +30,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -182,6 +183,33 @@ void kaio_poll_queue_locked(struct kaio_req *r)
 	requeue_locked(r, KAIO_POLLQ);
 }
 
+/*
+ * A read sent to a regular file with RWF_NOWAIT stops where the page cache
+ * does: 0 < res < nbytes before the end of the file. The rest is read again
+ * without RWF_NOWAIT, as pread would read it; the counts add up. A fd that
+ * is no longer a regular file (a pipe: a short read is its answer), or the
+ * end of the file, ends the request with res. Returns 1 when r continues.
+ */
+static int probe_short_locked(struct kaio_req *r, long res)
+{
+	struct iocb *io = &r->iocb;
+	struct stat st;
+
+	r->probe = 0;
+	io->aio_rw_flags = 0;
+	if (fstat(r->fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) ||
+	    (S_ISREG(st.st_mode) && io->u.c.offset + res >= st.st_size))
+		return 0;
+	eng.st.reprobe++;
+	eng.in_kernel--;
+	r->done += (size_t)res;
+	io->u.c.buf = (char *)io->u.c.buf + res;
+	io->u.c.nbytes -= (unsigned long)res;
+	io->u.c.offset += res;
+	requeue_locked(r, KAIO_QUEUED);
+	return 1;
+}
+
 /* The event of a read or write that was in the kernel. */
 void kaio_req_event_locked(struct kaio_req *r, long res)
 {
@@ -193,6 +221,9 @@ void kaio_req_event_locked(struct kaio_req *r, long res)
 			return;
 		eng.in_kernel++;
 	}
+	if (r->probe && res > 0 && (unsigned long)res < io->u.c.nbytes &&
+	    probe_short_locked(r, res))
+		return;
 	if (r->kind == KAIO_STREAM) {
 		if (res == -EAGAIN && (io->aio_rw_flags & RWF_NOWAIT)) {
 			eng.in_kernel--;
@@ -214,9 +245,9 @@ void kaio_req_event_locked(struct kaio_req *r, long res)
 			requeue_locked(r, KAIO_QUEUED);
 			return;
 		}
-		if (r->done)
-			res = res < 0 ? (long)r->done : res + (long)r->done;
 	}
+	if (r->done)
+		res = res < 0 ? (long)r->done : res + (long)r->done;
 	kaio_req_complete(r, res);
 }
 

@@ -267,7 +267,7 @@ static unsigned count_earlier_locked(const struct kaio_req *r)
  * A probing read failed (-EAGAIN, a refusal, an error): learn what the fd
  * really is and send the read again the way its kind needs (queued, or
  * behind its earlier siblings). 0 when there is nothing to retry (the fd is
- * gone): the caller reports err.
+ * gone, no memory): the caller reports err.
  */
 int kaio_probe_failed_locked(struct kaio_req *r, long err)
 {
@@ -287,6 +287,8 @@ int kaio_probe_failed_locked(struct kaio_req *r, long err)
 		goto requeue;
 	}
 	kaio_debug("fd %d is no longer a regular file: served as a stream", r->fd);
+	if (!r->pw && !(r->pw = kaio_pollw_get()))
+		return 0;
 	r->kind = KAIO_STREAM;
 	r->nonblock = f.nonblock;
 	r->unpollable = f.unpollable;
@@ -358,7 +360,7 @@ static int enqueue_locked(struct aiocb *cb, enum kaio_op op, const struct fdinfo
 		return -EAGAIN;
 	}
 	r->pw = NULL;
-	if (((f->kind == KAIO_STREAM || f->probe) && !(r->pw = kaio_pollw_get())) ||
+	if ((f->kind == KAIO_STREAM && !(r->pw = kaio_pollw_get())) ||
 	    kaio_notify_prepare_locked(r, &cb->aio_sigevent, lio) < 0) {
 		if (r->pw)
 			kaio_pollw_put(r->pw);
