@@ -205,15 +205,18 @@ static void forget_all(void)
 
 		if (r->iofd >= 0)
 			close(r->iofd);	/* the child's copy of the duplicate */
+		r->mapped = 0;
 		kaio_list_del(&r->live);
 		kaio_list_del(&r->q);
 		kaio_list_add_tail(&eng.free, &r->q);
 	}
 	kaio_list_each_safe(p, t, &eng.done) {
+		kaio_container_of(p, struct kaio_req, q)->mapped = 0;
 		kaio_list_del(p);
 		kaio_list_add_tail(&eng.free, p);
 	}
 	kaio_list_each_safe(p, t, &eng.idle) {
+		kaio_container_of(p, struct kaio_req, q)->mapped = 0;
 		kaio_list_del(p);
 		kaio_list_add_tail(&eng.free, p);
 	}

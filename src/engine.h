@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/uio.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kaio.h"
 #include "list.h"
@@ -160,6 +161,25 @@ static inline uint64_t kaio_tag_get(const struct aiocb *cb)
 static inline void kaio_tag_set(struct aiocb *cb, uint64_t v)
 {
 	__atomic_store_n(kaio_tag_of(cb), v, __ATOMIC_RELEASE);
+}
+
+/*
+ * The second word of __glibc_reserved holds the request last made for the
+ * aiocb: a hint that spares a table lookup when the aiocb is submitted
+ * again, trusted only once checked against the pool and the request
+ * (mapped_locked in submit.c). A copied or scribbled aiocb costs a lookup.
+ */
+static inline void *kaio_hint_get(const struct aiocb *cb)
+{
+	void *p;
+
+	memcpy(&p, cb->__glibc_reserved + 8, sizeof p);
+	return p;
+}
+
+static inline void kaio_hint_set(struct aiocb *cb, const void *p)
+{
+	memcpy(cb->__glibc_reserved + 8, &p, sizeof p);
 }
 
 /* Publishes a final result: readers that see __error_code see the rest. */

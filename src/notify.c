@@ -295,6 +295,7 @@ void kaio_notify_forget(void)
 	eng.notes_new = 0;
 	eng.kicking = 0;
 	kaio_list_each_safe(p, t, &eng.notify) {
+		kaio_container_of(p, struct kaio_req, q)->mapped = 0;
 		kaio_list_del(p);
 		kaio_list_add_tail(&eng.free, p);
 	}

@@ -15,18 +15,32 @@
 
 #include "engine.h"
 
-#define POOL_CHUNK 64
+/*
+ * The request pool grows by chunks, each as big as the pool was (64 first):
+ * few chunks, so that pooled() can tell a request's address from garbage.
+ */
+#define POOL_FIRST 64
+#define POOL_CHUNKS 32
+
+static struct {
+	struct kaio_req *base[POOL_CHUNKS];
+	unsigned n[POOL_CHUNKS], chunks, total;
+} pool;
 
 static struct kaio_req *req_get_locked(void)
 {
 	struct kaio_req *r;
 
 	if (kaio_list_empty(&eng.free)) {
-		struct kaio_req *chunk = calloc(POOL_CHUNK, sizeof *chunk);
+		unsigned n = pool.total ? pool.total : POOL_FIRST;
+		struct kaio_req *chunk;
 
-		if (!chunk)
+		if (pool.chunks == POOL_CHUNKS || !(chunk = calloc(n, sizeof *chunk)))
 			return NULL;
-		for (int i = 0; i < POOL_CHUNK; i++)
+		pool.base[pool.chunks] = chunk;
+		pool.n[pool.chunks++] = n;
+		pool.total += n;
+		for (unsigned i = 0; i < n; i++)
 			kaio_list_add_tail(&eng.free, &chunk[i].q);
 	}
 	r = kaio_container_of(eng.free.next, struct kaio_req, q);
@@ -35,6 +49,18 @@ static struct kaio_req *req_get_locked(void)
 	r->state = KAIO_DONE;	/* not mapped, not in flight */
 	r->mapped = 0;
 	return r;
+}
+
+/* Is p the address of a request in the pool? (p is never dereferenced.) */
+static int pooled(const void *p)
+{
+	for (unsigned i = 0; i < pool.chunks; i++) {
+		uintptr_t off = (uintptr_t)p - (uintptr_t)pool.base[i];
+
+		if (off < pool.n[i] * sizeof(struct kaio_req))
+			return off % sizeof(struct kaio_req) == 0;
+	}
+	return 0;
 }
 
 /*
@@ -316,7 +342,11 @@ requeue:
  */
 static struct kaio_req *mapped_locked(const struct aiocb *cb, int *err)
 {
-	struct kaio_req *r = kaio_table_lookup(eng.table, cb);
+	struct kaio_req *r = kaio_hint_get(cb);
+
+	/* The hint saves the lookup when it names cb's request; else the table. */
+	if (!pooled(r) || !r->mapped || r->cb != cb)
+		r = kaio_table_lookup(eng.table, cb);
 
 	*err = 0;
 	if (r && r->state < KAIO_DONE) {
@@ -378,6 +408,7 @@ static int enqueue_locked(struct aiocb *cb, enum kaio_op op, const struct fdinfo
 		r->mapped = 1;
 	}
 	r->cb = cb;
+	kaio_hint_set(cb, r);
 	r->fd = cb->aio_fildes;
 	/* A stream request keeps its own fd (stream.c); a file one needs none. */
 	r->iofd = f->kind == KAIO_STREAM && !f->err ?

@@ -351,6 +351,55 @@ static void test_misuse(void **state)
 	assert_int_equal(kaio_return(&zero, &res), -EINVAL);
 }
 
+/*
+ * The request pointer kaio leaves in an aiocb (its reserved bytes) is only a
+ * hint: a copy of an aiocb names another aiocb's request, garbage names
+ * nothing. Neither may be taken for the aiocb's own request.
+ */
+static void test_hint_copied_or_garbage(void **state)
+{
+	static char ba[BS], bb[BS], pc[8];
+	struct aiocb a, b, cp;
+	unsigned char *hint = (unsigned char *)b.__glibc_reserved + 8;
+	int p[2];
+
+	(void)state;
+	prep(&a, fd, ba, BS, BS);
+	assert_int_equal(kaio_submit(&a, KAIO_READ), 0);
+	assert_int_equal(result(&a), BS);
+	/* b is a copy of a done aiocb: same hint. a goes back in flight (held
+	 * in the queue behind a pipe read), then b is submitted. */
+	memcpy(&b, &a, sizeof b);
+	b.aio_buf = bb;
+	b.aio_offset = 2 * BS;
+	assert_int_equal(pipe(p), 0);
+	prep(&cp, p[0], pc, sizeof pc, 0);
+	assert_int_equal(kaio_submit(&cp, KAIO_READ), 0);
+	wrap.submit_err = -EAGAIN;
+	wrap.submit_err_always = 1;
+	assert_int_equal(kaio_submit(&a, KAIO_READ), 0);
+	assert_int_equal(kaio_submit(&b, KAIO_READ), 0);	/* not "a in flight" */
+	wrap.submit_err_always = 0;
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_int_equal(result(&cp), 1);
+	close(p[0]);
+	close(p[1]);
+	assert_int_equal(result(&a), BS);
+	assert_int_equal(result(&b), BS);
+	assert_true(check(ba, 1));
+	assert_true(check(bb, 2));
+	/* Garbage hints: never followed (ASan would catch a dereference). */
+	for (unsigned i = 0; i < 4; i++) {
+		const void *g[4] = { (void *)1, (void *)&a, (char *)&b + 1, (void *)-64L };
+
+		memcpy(hint, &g[i], sizeof g[i]);
+		memset(bb, 0, BS);
+		assert_int_equal(kaio_submit(&b, KAIO_READ), 0);
+		assert_int_equal(result(&b), BS);
+		assert_true(check(bb, 2));
+	}
+}
+
 static void test_deferred_errors(void **state)
 {
 	static char b[BS];
@@ -664,6 +713,7 @@ int main(void)
 		cmocka_unit_test_setup(test_fsync_after_writes, setup),
 		cmocka_unit_test_setup(test_many_in_flight, setup),
 		cmocka_unit_test_setup(test_misuse, setup),
+		cmocka_unit_test_setup(test_hint_copied_or_garbage, setup),
 		cmocka_unit_test_setup(test_deferred_errors, setup),
 		cmocka_unit_test_setup(test_listio, setup),
 		cmocka_unit_test_setup(test_suspend_timeout_and_null, setup),
