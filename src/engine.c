@@ -376,9 +376,11 @@ int kaio_return(struct aiocb *cb, ssize_t *res)
 	return 0;
 }
 
+/* The tag alone could be garbage a program left in the reserved bytes. */
 int kaio_is_foreign(const struct aiocb *cb)
 {
-	return kaio_tag_get(cb) == TAG_FOREIGN;
+	return __atomic_load_n(&eng.foreign, __ATOMIC_RELAXED) &&
+	       kaio_tag_get(cb) == TAG_FOREIGN;
 }
 
 void kaio_set_foreign(struct aiocb *cb, int on)

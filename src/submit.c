@@ -362,7 +362,7 @@ static struct kaio_req *mapped_locked(const struct aiocb *cb, int *err)
 
 static int foreign_in_flight(const struct aiocb *cb)
 {
-	if (kaio_tag_get(cb) != TAG_FOREIGN ||
+	if (!kaio_is_foreign(cb) ||
 	    __atomic_load_n(&cb->__error_code, __ATOMIC_ACQUIRE) != EINPROGRESS)
 		return 0;
 	kaio_debug("aiocb %p submitted again while glibc runs it: EINVAL", (void *)cb);
@@ -525,9 +525,12 @@ int kaio_listio(int mode, struct aiocb *const list[], int nent,
 	struct fdinfo *fi;
 	int enq_err = 0, queued = 0, r = 0;
 
-	if (nent <= 0)
+	/* An empty LIO_NOWAIT list still fires its sigevent, as glibc's. */
+	if (nent < 0)
+		nent = 0;
+	if (!nent && (mode == LIO_WAIT || !sev || kaio_sigev_silent(sev)))
 		return 0;
-	fi = calloc((size_t)nent, sizeof *fi);
+	fi = calloc((size_t)nent + 1, sizeof *fi);
 	if (!fi)
 		return -EAGAIN;
 	for (int i = 0; i < nent; i++) {
