@@ -12,6 +12,7 @@ suites=(
 	"tests/env.sh $build/libkaio.so $build/prog"
 	"tests/alloc.sh $build/libkaio.so $build/alloc/count.so $build/alloc/loop"
 	"tests/fio.sh $build/kaio"
+	"tests/fault.sh $build/libkaio.so $build/fault"
 )
 # Fewer fuzzed values than a soak would take: make check stays a few minutes.
 export KAIO_FUZZ_N=${KAIO_FUZZ_N:-40}

@@ -1,0 +1,356 @@
+#!/bin/bash
+# Fault injection and hostile input, under kaio (LD_PRELOAD) and, where
+# glibc is right, under glibc too (tests/fault/*.c, plain POSIX AIO).
+#
+#   tests/fault.sh LIBKAIO.so FAULTDIR
+#
+#   1. full file system: a 1 MiB tmpfs (buffered) and an 8 MiB ext4 image
+#      on a loop device (O_DIRECT): writes until ENOSPC, a short write,
+#      space freed, a list past the end; kaio's answers equal glibc's on an
+#      identical fresh file system, and the data read back is right;
+#   2. a ring of 4 (and 1) with 512 O_DIRECT requests from 8 threads;
+#   3. fs.aio-max-nr used up by another process: a kaio process with its
+#      context keeps working; a new one falls back and is right;
+#   4. fork while threads submit: the children's AIO (kaio only: glibc's
+#      child may hang on a lock a parent thread held);
+#   5. close()/dup2() over fds with requests pending (kaio only: glibc's
+#      queued requests run on whatever the fd number is by then);
+#   6. exec with requests pending;
+#   7. threads cancelled in aio_suspend while others use AIO;
+#   8. NULL aiocb, nent = INT_MAX (glibc dies with SIGSEGV: kaio only,
+#      which must answer -1 EINVAL/EFAULT, or EAGAIN/ENOMEM for a list it
+#      cannot hold).
+# One PASS/FAIL/SKIP line per check, last line "fault: N passed, M failed,
+# K skipped"; exit 0 iff nothing failed. Mounts and fs.aio-max-nr (lowered
+# under /tmp/kaio-aio-max-nr.lock, as tests/env.sh does) are undone on any
+# exit. KAIO_ENV_NO_SYSCTL=1 skips 3.
+
+set -u
+
+if [ $# -lt 2 ]; then
+	echo "usage: $0 LIBKAIO.so FAULTDIR" >&2
+	exit 2
+fi
+lib=$(realpath -e "$1") || { echo "fault.sh: no library $1" >&2; exit 2; }
+bin=$(realpath -e "$2") || { echo "fault.sh: no directory $2" >&2; exit 2; }
+for v in $(env | sed -n 's/^\(KAIO_[A-Za-z0-9_]*\)=.*/\1/p'); do
+	[ "$v" = KAIO_ENV_NO_SYSCTL ] || unset "$v"
+done
+unset LD_PRELOAD
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/kaio-fault.XXXXXX") || exit 2
+mnt=
+aiomax_file=/proc/sys/fs/aio-max-nr
+aiomax_saved=
+helper_pid=
+cleanup() {
+	[ -n "$helper_pid" ] && kill "$helper_pid" 2>/dev/null
+	if [ -n "$aiomax_saved" ]; then
+		echo "$aiomax_saved" >"$aiomax_file" 2>/dev/null
+		aiomax_saved=
+	fi
+	[ -n "$mnt" ] && umount "$mnt" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+npass=0 nfail=0 nskip=0
+pass() { echo "PASS $1"; npass=$((npass + 1)); }
+skip() { echo "SKIP $1: $2"; nskip=$((nskip + 1)); }
+fail() {
+	echo "FAIL $1: $2"
+	local f
+	for f in "${@:3}"; do
+		[ -s "$f" ] || continue
+		echo "    --- ${f##*/}"
+		head -n 25 "$f" | cat -v | sed 's/^/    /'
+	done
+	nfail=$((nfail + 1))
+}
+info() { echo "    $*"; }
+
+# run IMPL TIMEOUT NAME PROG ARGS...: leaves $out, $err, $rc. Extra
+# environment for kaio in the array kenv.
+kenv=()
+run() {
+	local impl=$1 t=$2 name prog=$4
+	name=$(printf '%s' "$3" | tr -c 'A-Za-z0-9_.-' '_')
+	shift 4
+	out=$tmp/$name.$impl.out err=$tmp/$name.$impl.err
+	# in a subshell: a crash is reported by $rc, not by bash on stderr
+	if [ "$impl" = kaio ]; then
+		(timeout -k 2 "$t" env LD_PRELOAD="$lib" "${kenv[@]}" "$bin/$prog" "$@" \
+			>"$out" 2>"$err" </dev/null; exit $?) 2>/dev/null
+	else
+		(timeout -k 2 "$t" "$bin/$prog" "$@" >"$out" 2>"$err" </dev/null; exit $?) 2>/dev/null
+	fi
+	rc=$?
+}
+
+# how IMPL: what $rc means, in words
+how() {
+	case $rc in
+	0) echo "exit 0" ;;
+	124 | 137) echo "timed out" ;;
+	77) echo "skipped: $(grep -m1 '^skip: ' "$out" | cut -c7-)" ;;
+	*) [ "$rc" -gt 128 ] && echo "killed by signal $((rc - 128))" || echo "exit $rc" ;;
+	esac
+}
+
+# check_self NAME T PROG ARGS...: under kaio, and glibc unless noglibc=1;
+# each run must exit 0 (the program checks itself).
+noglibc=
+check_self() {
+	local name=$1 t=$2
+	shift 2
+	local impl
+	for impl in kaio glibc; do
+		[ "$impl" = glibc ] && [ -n "$noglibc" ] && continue
+		run "$impl" "$t" "$name" "$@"
+		if [ "$rc" = 77 ]; then
+			skip "$name ($impl)" "$(grep -m1 '^skip: ' "$out" | cut -c7-)"
+		elif [ "$rc" = 0 ]; then
+			pass "$name ($impl)"
+		else
+			fail "$name ($impl)" "$(how)" "$out" "$err"
+		fi
+	done
+}
+
+[ "$(id -u)" = 0 ] && can_mount=1 || can_mount=
+
+# --- 1. full file system -----------------------------------------------------
+# fresh_fs buffered|direct: a new small file system mounted on $mnt
+fresh_fs() {
+	mnt=$(mktemp -d "$tmp/mnt.XXXXXX")
+	if [ "$1" = buffered ]; then
+		mount -t tmpfs -o size=1m kaio-fault "$mnt" 2>/dev/null
+	else
+		rm -f "$tmp/ext4.img"
+		truncate -s 8M "$tmp/ext4.img" &&
+			mkfs.ext4 -F -q -O ^has_journal -m 0 -b 4096 "$tmp/ext4.img" >/dev/null 2>&1 &&
+			mount -o loop "$tmp/ext4.img" "$mnt" 2>/dev/null
+	fi
+}
+drop_fs() {
+	umount "$mnt" 2>/dev/null
+	rmdir "$mnt" 2>/dev/null
+	mnt=
+}
+
+enospc() {
+	local mode=$1 name="ENOSPC $1 ($2)" impl
+	for impl in glibc kaio; do
+		if ! fresh_fs "$mode"; then
+			drop_fs
+			skip "$name" "cannot mount a $3"
+			return
+		fi
+		run "$impl" 30 "enospc_$mode" enospc "$mnt" "$mode"
+		drop_fs
+		if [ "$rc" = 77 ]; then
+			skip "$name" "$(how)"
+			return
+		elif [ "$rc" != 0 ]; then
+			fail "$name" "$impl: $(how)" "$out" "$err"
+			return
+		fi
+	done
+	local g=$tmp/enospc_$mode.glibc.out k=$tmp/enospc_$mode.kaio.out
+	if ! diff <(grep -v '^measure: ' "$g") <(grep -v '^measure: ' "$k") >"$tmp/d"; then
+		fail "$name" "kaio's answers differ from glibc's" "$tmp/d"
+		return
+	fi
+	pass "$name"
+	info "$(grep -m1 '^1: ' "$k")"
+	info "$(grep '^1: the next' "$k")"
+}
+if [ -z "$can_mount" ]; then
+	skip "ENOSPC" "not root: cannot mount"
+else
+	enospc buffered "1 MiB tmpfs" "tmpfs"
+	if command -v mkfs.ext4 >/dev/null && command -v losetup >/dev/null; then
+		enospc direct "8 MiB ext4 image, O_DIRECT" "loop ext4 image"
+	else
+		skip "ENOSPC direct" "mkfs.ext4 or losetup missing"
+	fi
+fi
+
+# --- 2. a full ring ----------------------------------------------------------
+mkdir -p "$tmp/s"
+for d in 4 1; do
+	kenv=("KAIO_QUEUE_DEPTH=$d" "KAIO_STATS=1")
+	run kaio 30 ring ring "$tmp/s"
+	why=
+	if [ "$rc" = 77 ]; then
+		skip "ring depth $d: 512 O_DIRECT requests from 8 threads" "$(how)"
+		continue
+	fi
+	[ "$rc" = 0 ] || why=$(how)
+	stats=$(grep '^kaio: kernel=' "$err")
+	q=$(sed -n 's/.* queued=\([0-9]*\).*/\1/p' <<<"$stats")
+	pk=$(sed -n 's/.* peak_inflight=\([0-9]*\).*/\1/p' <<<"$stats")
+	if [ -z "$why" ]; then
+		[ -n "$q" ] && [ "$q" -gt 0 ] || why="queued=$q: nothing waited for ring space"
+		[ -n "$pk" ] && [ "$pk" -le "$d" ] || why="peak_inflight=$pk > $d"
+	fi
+	if [ -n "$why" ]; then
+		fail "ring depth $d (kaio): 512 O_DIRECT requests from 8 threads" "$why" "$out" "$err"
+	else
+		pass "ring depth $d (kaio): 512 O_DIRECT requests from 8 threads (queued=$q peak_inflight=$pk)"
+	fi
+	rm -rf "${tmp:?}/s/"*
+done
+kenv=()
+run glibc 30 ring ring "$tmp/s"
+[ "$rc" = 0 ] && pass "ring (glibc)" || fail "ring (glibc)" "$(how)" "$out" "$err"
+rm -rf "${tmp:?}/s/"*
+
+# --- 3. fs.aio-max-nr used up by another process -----------------------------
+aiomax() {
+	local d=$tmp/am
+	rm -rf "$d"
+	mkdir -p "$d"
+	# a kaio process with its context and requests in flight
+	env LD_PRELOAD="$lib" KAIO_STATS=1 timeout -k 2 40 "$bin/aiomax" "$d" hold \
+		>"$tmp/hold.out" 2>"$tmp/hold.err" </dev/null &
+	local hold_pid=$!
+	local i
+	for ((i = 0; i < 1000; i++)); do
+		[ -e "$d/ready" ] && break
+		kill -0 "$hold_pid" 2>/dev/null || break
+		sleep 0.01
+	done
+	if [ ! -e "$d/ready" ]; then
+		touch "$d/go"
+		wait "$hold_pid"
+		fail "aio-max-nr: holder" "never got ready" "$tmp/hold.out" "$tmp/hold.err"
+		return
+	fi
+	aiomax_saved=$(cat "$aiomax_file")
+	local cur
+	cur=$(cat /proc/sys/fs/aio-nr)
+	echo $((cur + 512)) >"$aiomax_file"
+	"$bin/aiomax_grab" "$d" >"$tmp/grab.out" 2>&1 </dev/null &
+	helper_pid=$!
+	for ((i = 0; i < 1000; i++)); do
+		[ -e "$d/grabbed" ] && break
+		kill -0 "$helper_pid" 2>/dev/null || break
+		sleep 0.01
+	done
+	info "$(cat "$tmp/grab.out")"
+	if ! grep -q 'io_setup(1): EAGAIN' "$tmp/grab.out"; then
+		fail "aio-max-nr: another process takes every slot" "$(cat "$tmp/grab.out")"
+	else
+		pass "aio-max-nr: another process takes every slot (aio-nr $(cat /proc/sys/fs/aio-nr) of $(cat "$aiomax_file"))"
+	fi
+	# the holder goes on while no slot is left; a new process starts
+	touch "$d/go"
+	kenv=("KAIO_STATS=1")
+	mkdir -p "$d/new"
+	run kaio 30 aiomax_new aiomax "$d/new" new
+	local why=
+	[ "$rc" = 0 ] || why=$(how)
+	grep -q 'ctx_error=EAGAIN' "$err" || why="${why:+$why; }no ctx_error=EAGAIN in its stats: $(grep '^kaio:' "$err")"
+	if [ -n "$why" ]; then
+		fail "aio-max-nr: a new kaio process while no slot is left falls back, right" "$why" "$out" "$err"
+	else
+		pass "aio-max-nr: a new kaio process while no slot is left falls back, right ($(grep -o 'glibc=[0-9]*' "$err"))"
+	fi
+	wait "$hold_pid"
+	rc=$?
+	why=
+	[ "$rc" = 0 ] || why="exit $rc"
+	grep -q 'ctx_error=0' "$tmp/hold.err" || why="${why:+$why; }stats: $(grep '^kaio:' "$tmp/hold.err")"
+	if [ -n "$why" ]; then
+		fail "aio-max-nr: a kaio process with its context keeps working" "$why" "$tmp/hold.out" "$tmp/hold.err"
+	else
+		pass "aio-max-nr: a kaio process with its context keeps working"
+	fi
+	touch "$d/release"
+	wait "$helper_pid"
+	helper_pid=
+	echo "$aiomax_saved" >"$aiomax_file"
+	if [ "$(cat "$aiomax_file")" = "$aiomax_saved" ]; then
+		pass "fs.aio-max-nr restored to $aiomax_saved"
+	else
+		fail "fs.aio-max-nr restored" "it is $(cat "$aiomax_file"), was $aiomax_saved"
+	fi
+	aiomax_saved=
+	kenv=()
+}
+if [ -n "${KAIO_ENV_NO_SYSCTL:-}" ]; then
+	skip "aio-max-nr" "KAIO_ENV_NO_SYSCTL is set"
+elif [ "$(id -u)" != 0 ] || [ ! -w "$aiomax_file" ]; then
+	skip "aio-max-nr" "cannot write $aiomax_file"
+else
+	exec 9>/tmp/kaio-aio-max-nr.lock
+	if ! flock -w 60 9; then
+		skip "aio-max-nr" "another run holds /tmp/kaio-aio-max-nr.lock"
+	else
+		aiomax
+		flock -u 9
+	fi
+	exec 9>&-
+fi
+
+# --- 4-7 ----------------------------------------------------------------------
+noglibc=1
+check_self "fork while 4 threads submit: 20 children do AIO" 30 fork_threads "$tmp/s"
+info "glibc not required: its child of a multi-threaded parent hangs in aio_* (a lock a parent thread held)"
+rm -rf "${tmp:?}/s/"*
+check_self "close/dup2 over fds with requests pending" 30 close_dup "$tmp/s"
+run glibc 30 close_dup close_dup "$tmp/s"
+info "glibc (not required): $(how); $(grep -c 'wrong\|NO' "$out") wrong lines (its queued requests use the fd number as it is later)"
+rm -rf "${tmp:?}/s/"*
+noglibc=
+check_self "exec of self with requests pending" 20 exec "$tmp/s" self
+check_self "exec of /bin/true with requests pending" 20 exec "$tmp/s" true
+rm -rf "${tmp:?}/s/"*
+check_self "60 threads cancelled in aio_suspend beside 4 busy workers" 40 cancel_storm "$tmp/s"
+rm -rf "${tmp:?}/s/"*
+
+# --- 8. hostile input that crashes glibc ---------------------------------------
+for call in aio_read aio_write aio_error aio_return aio_fsync aio_read64 aio_error64 aio_return64; do
+	run glibc 10 null null_cb "$tmp/s" "$call"
+	g=$(how)
+	run kaio 10 null null_cb "$tmp/s" "$call"
+	ans=$(sed -n "s/^$call: //p" "$out")
+	if [ "$rc" = 0 ] && [[ $ans == "-1 EINVAL" || $ans == "-1 EFAULT" ]]; then
+		pass "$call(NULL) (kaio): $ans (glibc: $g)"
+	else
+		fail "$call(NULL) (kaio)" "$(how), answer '${ans}', want -1 EINVAL or EFAULT (glibc: $g)" "$out" "$err"
+	fi
+done
+for c in suspend lio; do
+	run glibc 20 nent nent_huge "$tmp/s" "$c"
+	g=$(how)
+	run kaio 30 nent nent_huge "$tmp/s" "$c"
+	why=
+	[ "$rc" = 0 ] || why=$(how)
+	case $c in
+	suspend)
+		grep -qx 'suspend INT_MAX, first done: 0' "$out" || why="${why:+$why; }$(grep -m1 'first done' "$out")"
+		grep -qx 'suspend INT_MAX, one pending, timeout 0: -1 EAGAIN' "$out" || why="${why:+$why; }$(grep -m1 'timeout 0' "$out")"
+		;;
+	lio)
+		a=$(sed -n 's/^lio INT_MAX: //p' "$out")
+		case $a in
+		0) [ "$(grep -c 'data ok' "$out")" = 2 ] || why="${why:+$why; }entries wrong" ;;
+		"-1 EAGAIN" | "-1 EINVAL" | "-1 ENOMEM") ;;
+		*) why="${why:+$why; }answer '$a'" ;;
+		esac
+		;;
+	esac
+	if [ "$rc" = 77 ]; then
+		skip "nent INT_MAX $c" "$(how)"
+	elif [ -n "$why" ]; then
+		fail "nent INT_MAX $c (kaio)" "$why (glibc: $g)" "$out" "$err"
+	else
+		pass "nent INT_MAX $c (kaio): $(grep -v '^measure' "$out" | head -n 1 | cut -d: -f2-) (glibc: $g)"
+	fi
+done
+
+echo "fault: $npass passed, $nfail failed, $nskip skipped"
+[ "$nfail" = 0 ]
