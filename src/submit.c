@@ -268,7 +268,8 @@ static void classify(const struct aiocb *cb, enum kaio_op op, struct fdinfo *f)
 		return;
 	}
 	if (fstat(cb->aio_fildes, &st) < 0) {
-		f->err = errno;
+		/* As pread: a negative offset is EINVAL before the fd is looked at. */
+		f->err = f->err ? f->err : errno;
 		return;
 	}
 	classify_stat(cb->aio_fildes, &st, f);
