@@ -13,6 +13,7 @@ suites=(
 	"tests/alloc.sh $build/libkaio.so $build/alloc/count.so $build/alloc/loop"
 	"tests/fio.sh $build/kaio"
 	"tests/fault.sh $build/libkaio.so $build/fault"
+	"tests/diff.sh $build/libkaio.so $build/diff/gen"
 )
 # Fewer fuzzed values than a soak would take: make check stays a few minutes.
 export KAIO_FUZZ_N=${KAIO_FUZZ_N:-40}
