@@ -22,12 +22,40 @@ static int cancel_one_locked(struct kaio_req *r)
 	return AIO_CANCELED;
 }
 
+/*
+ * A stream request sent with RWF_NOWAIT completed inside io_submit: its event
+ * (data, or EAGAIN and then a poll, which can be cancelled) is in the ring or
+ * in the hands of the thread reaping it.
+ */
+static int settling_locked(int fd, const struct aiocb *cb)
+{
+	struct kaio_list *p;
+
+	for (p = eng.live.next; p != &eng.live; p = p->next) {
+		struct kaio_req *r = kaio_container_of(p, struct kaio_req, live);
+
+		if ((cb ? r->cb == cb : r->fd == fd) && r->state == KAIO_SUBMITTED &&
+		    r->kind == KAIO_STREAM && (r->iocb.aio_rw_flags & RWF_NOWAIT))
+			return 1;
+	}
+	return 0;
+}
+
 int kaio_cancel(int fd, struct aiocb *cb)
 {
-	int res = AIO_ALLDONE;
+	int res = AIO_ALLDONE, state;
 
 	kaio_engine_enter();
-	/* Completions already in the ring are done, not "not cancelled". */
+	/*
+	 * Completions already in the ring are done, not "not cancelled". When
+	 * another thread reaps (kaio's, or one in aio_suspend), wait until it
+	 * has handled the events of the requests asked about that are surely
+	 * there (at most 100 ms; aio_cancel is no cancellation point).
+	 */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &state);
+	for (int i = 0; i < 100 && eng.reaper && settling_locked(fd, cb); i++)
+		kaio_wait_step(1000000, 0);
+	pthread_setcancelstate(state, NULL);
 	if (!eng.reaper)
 		kaio_events_reap();
 	if (cb) {

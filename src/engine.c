@@ -74,7 +74,7 @@ static void atfork_parent(void)
 
 static void atfork_child(void)
 {
-	pthread_mutex_init(&eng.lock, NULL);
+	pthread_mutex_unlock(&eng.lock);	/* taken in atfork_prepare by this very thread */
 	kaio_locked = 0;
 	eng.epoch++;
 	forget_all();

@@ -82,7 +82,7 @@ int kaio_ring_ready(io_context_t ctx)
 {
 	struct aio_ring *r = ring_of(ctx);
 
-	return r && r->head != __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+	return r && __atomic_load_n(&r->head, __ATOMIC_RELAXED) != __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
 }
 
 int kaio_ring_reap(io_context_t ctx, struct io_event *ev, int max)

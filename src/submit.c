@@ -310,7 +310,7 @@ int kaio_probe_failed_locked(struct kaio_req *r, long err)
 	fd_learn(r->fd, f.kind == KAIO_FILE);
 	if (f.kind == KAIO_FILE) {
 		if (err == -EAGAIN && fd_slot(r->fd))
-			*fd_slot(r->fd) = FD_COOLDOWN;
+			__atomic_store_n(fd_slot(r->fd), FD_COOLDOWN, __ATOMIC_RELAXED);
 		goto requeue;
 	}
 	kaio_debug("fd %d is no longer a regular file: served as a stream", r->fd);

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "kaio.h"
+#include "engine.h"
 #include "wrap.h"
 
 #define BS 4096
@@ -69,12 +71,37 @@ static ssize_t result(struct aiocb *cb)
 
 static void reset_wrap(void)
 {
-	memset(&wrap, 0, sizeof wrap);
+	wrap.setup_err = 0;
+	wrap.setup_max = 0;
+	wrap.max_batch = 0;
+	wrap.submit_err = 0;
+	wrap.submit_err_count = 0;
+	wrap.submit_err_always = 0;
+	wrap.on_submit = NULL;
+	wrap.submit_calls = wrap.submitted = wrap.getevents_calls = 0;
+}
+
+/* kaio's thread lingers 1 s after its last work: wait until it is gone. */
+static void wait_single_threaded(void)
+{
+	for (int i = 0; i < 300; i++) {
+		int n;
+
+		kaio_lock();
+		n = eng.notifier;
+		kaio_unlock();
+		if (!n) {
+			usleep(2000);	/* it unlocked on its way out */
+			return;
+		}
+		usleep(10000);
+	}
 }
 
 static int setup(void **state)
 {
 	(void)state;
+	wait_single_threaded();
 	reset_wrap();
 	return 0;
 }

@@ -10,14 +10,14 @@
 #include <libaio.h>
 
 struct wrap_script {
-	int setup_err;		/* io_setup fails with this (negative) */
-	unsigned setup_max;	/* io_setup(n > setup_max) fails -EAGAIN */
-	int max_batch;		/* io_submit accepts at most this many (0: all) */
-	int submit_err;		/* next submit_err_count io_submit calls fail */
-	int submit_err_count;
-	int submit_err_always;	/* ... or every call while set */
-	void (*on_submit)(long n, struct iocb **iocbs);
-	unsigned long submit_calls, submitted, getevents_calls;
+	_Atomic int setup_err;		/* io_setup fails with this (negative) */
+	_Atomic unsigned setup_max;	/* io_setup(n > setup_max) fails -EAGAIN */
+	_Atomic int max_batch;		/* io_submit accepts at most this many (0: all) */
+	_Atomic int submit_err;		/* next submit_err_count io_submit calls fail */
+	_Atomic int submit_err_count;
+	_Atomic int submit_err_always;	/* ... or every call while set */
+	void (*_Atomic on_submit)(long n, struct iocb **iocbs);
+	_Atomic unsigned long submit_calls, submitted, getevents_calls;
 };
 
 static struct wrap_script wrap;
