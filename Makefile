@@ -48,7 +48,7 @@ ENG_TSAN = $(ENG_SRC:%.c=$(B)/tsan/%.o)
 TSAN_BIN = $(B)/tsan/unit/test_engine
 .SECONDARY: $(ENG_TSAN)
 
-.PHONY: all check demo bench bench-full lint install uninstall clean deps _all _check _demo unit
+.PHONY: all check demo bench bench-full soak lint install uninstall clean deps _all _check _demo unit
 .DEFAULT_GOAL := all
 
 all check demo: deps
@@ -56,6 +56,15 @@ all check demo: deps
 
 deps:
 	@scripts/deps.sh $(if $(filter-out all,$(MAKECMDGOALS)),full,build)
+
+# make soak SOAK_SECONDS=600: fio verify soak + differential seeds + all of
+# valgrind (tests/soak.sh, tests/valgrind.sh with VALGRIND_ALL=1).
+SOAK_SECONDS ?= 600
+soak:
+	@scripts/deps.sh soak
+	@$(MAKE) --no-print-directory _all $(B)/diff/gen $(PROG_BIN)
+	@tests/soak.sh $(B) $(SOAK_SECONDS); s=$$?; \
+	VALGRIND_ALL=1 tests/valgrind.sh $(B)/libkaio.so $(B)/prog && exit $$s
 
 bench bench-full:
 	@scripts/deps.sh bench
@@ -74,7 +83,7 @@ $(B)/obj/%.o: %.c
 # The uninstalled wrapper points at this tree; `make install` writes another.
 $(B)/kaio: scripts/kaio.in
 	@mkdir -p $(@D)
-	sed 's|@KAIO_LIB@|$(CURDIR)/$(B)/libkaio.so|' $< > $@ && chmod +x $@
+	sed 's|@KAIO_LIB@|$(abspath $(B))/libkaio.so|' $< > $@ && chmod +x $@
 
 $(B)/runstat: scripts/runstat.c
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: scripts/deps.sh build|full|bench
+# Usage: scripts/deps.sh build|full|bench|soak
 # Installs the Debian packages kaio needs when they are missing: with apt-get
 # when run as root, otherwise it prints the apt-get line and fails.
 # Prints nothing when everything is already installed.
@@ -7,9 +7,10 @@ set -euo pipefail
 
 case "${1-}" in
 build) pkgs=(gcc make pkg-config libaio-dev libglib2.0-dev) ;;
-full)  pkgs=(gcc make pkg-config libaio-dev libglib2.0-dev libcmocka-dev fio strace) ;;
+full)  pkgs=(gcc make pkg-config libaio-dev libglib2.0-dev libcmocka-dev fio strace valgrind) ;;
+soak)  pkgs=(gcc make pkg-config libaio-dev libglib2.0-dev fio valgrind python3) ;;
 bench) pkgs=(gcc make pkg-config libaio-dev libglib2.0-dev fio gnuplot-nox) ;;
-*)     echo "usage: $0 build|full|bench" >&2; exit 2 ;;
+*)     echo "usage: $0 build|full|bench|soak" >&2; exit 2 ;;
 esac
 
 missing_pkgs() {

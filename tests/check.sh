@@ -7,6 +7,8 @@ build=$1
 shift
 suites=(
 	"tests/run-unit.sh $*"
+	"tests/tsan.sh $build/tsan/unit/test_engine"
+	"tests/valgrind.sh $build/libkaio.so $build/prog"
 	"tests/prog/run.sh $build/libkaio.so $build/prog"
 	"tests/wrapper.sh $build/kaio $build/libkaio.so"
 	"tests/env.sh $build/libkaio.so $build/prog"

@@ -139,7 +139,7 @@ static void big_stream(void)
 	int reads = 0;
 	while (n < big) {
 		struct aiocb rd;
-		setup_cb(&rd, sv[1], got + n, 65536, 0);
+		setup_cb(&rd, sv[1], got + n, big - n < 65536 ? big - n : 65536, 0);
 		if (aio_read(&rd))
 			DIE("aio_read: %s", strerror(errno));
 		if (wait_one(&rd))

@@ -86,6 +86,9 @@ check_measure() {
 	# aio_cancel(fd, NULL) over a pipe's requests (misuse_cancel,
 	# misuse_cancel_sig); requests queued behind it: CANCELED under both.
 	kaio:cancel_polling | kaio:cancel_null_mix) [ "$val" = AIO_CANCELED ] ;;
+	# ... also while another thread (kaio's) reaps the read's first event:
+	# aio_cancel waits for it to be handed over (cancel_reaped_elsewhere).
+	kaio:cancel_reaped_elsewhere_notcanceled) [ "$val" = 0 ] ;;
 	# A regular-file read in the kernel cannot be taken back by kaio
 	# (glibc may still have it queued for its thread: any answer).
 	kaio:cancel_in_kernel) [ "$val" = AIO_NOTCANCELED ] || [ "$val" = AIO_ALLDONE ] ;;
