@@ -12,7 +12,8 @@
 # from one repetition (and workload) to the next; the tables hold medians.
 #   quick: 2 repetitions x 0.5 s per run (about 80 s)
 #   full:  3 repetitions x 5 s per run (about 12 minutes)
-# KAIO_BENCH_REPS and KAIO_BENCH_RUNTIME (fio syntax: 5, 500ms) override them.
+# KAIO_BENCH_REPS and KAIO_BENCH_RUNTIME (fio syntax: 5, 500ms) override them;
+# KAIO_BENCH_ENGINES and KAIO_BENCH_WORKLOADS select a subset (names as above).
 #
 # Each fio runs as one process (--thread) under BUILD_DIR/runstat, which gives
 # the CPU time of all its threads (glibc's AIO helpers included), the peak
@@ -130,6 +131,29 @@ engines=(glibc kaio libaio io_uring psync)
 workloads=(read-direct-qd1 read-direct-qd8 read-direct-qd32 read-direct-qd128
 	write-direct-qd1 write-direct-qd32 read-cached-qd1 read-cached-qd32
 	read-direct-qd32-4fd)
+
+# KAIO_BENCH_ENGINES and KAIO_BENCH_WORKLOADS (space-separated) run a subset,
+# e.g. more repetitions of one close comparison.
+# subset VAR ALL...: keeps the words of $VAR in the array VAR's default ALL.
+subset() {
+	local var=$1 w
+	shift
+	local -a keep=()
+	for w in ${!var}; do
+		[[ " $* " == *" $w "* ]] || { echo "bench: $var: unknown '$w' (one of: $*)" >&2; exit 2; }
+		keep+=("$w")
+	done
+	((${#keep[@]})) || { echo "bench: $var is empty" >&2; exit 2; }
+	picked=("${keep[@]}")
+}
+if [[ -n ${KAIO_BENCH_ENGINES:-} ]]; then
+	subset KAIO_BENCH_ENGINES "${engines[@]}"
+	engines=("${picked[@]}")
+fi
+if [[ -n ${KAIO_BENCH_WORKLOADS:-} ]]; then
+	subset KAIO_BENCH_WORKLOADS "${workloads[@]}"
+	workloads=("${picked[@]}")
+fi
 
 # wl_args WORKLOAD: sets args to the workload's fio options.
 wl_args() {
