@@ -140,6 +140,7 @@ _demo: _all
 
 # Static analysis (cppcheck, clang-tidy with .clang-tidy): not part of check.
 lint:
+	@scripts/deps.sh lint
 	cppcheck -q --enable=warning,performance,portability --error-exitcode=1 \
 		-D_GNU_SOURCE -Isrc --suppress=missingIncludeSystem src preload
 	clang-tidy --quiet $(LIB_SRC) -- -std=gnu11 -D_GNU_SOURCE -Isrc $(GLIB_CF)

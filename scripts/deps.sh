@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: scripts/deps.sh build|full|bench|soak
+# Usage: scripts/deps.sh build|full|bench|soak|lint
 # Installs the Debian packages kaio needs when they are missing: with apt-get
 # when run as root, otherwise it prints the apt-get line and fails.
 # Prints nothing when everything is already installed.
@@ -9,8 +9,9 @@ case "${1-}" in
 build) pkgs=(gcc make pkg-config libaio-dev libglib2.0-dev) ;;
 full)  pkgs=(gcc make pkg-config libaio-dev libglib2.0-dev libcmocka-dev fio strace valgrind) ;;
 soak)  pkgs=(gcc make pkg-config libaio-dev libglib2.0-dev fio valgrind python3) ;;
+lint)  pkgs=(pkg-config libaio-dev libglib2.0-dev cppcheck clang-tidy) ;;
 bench) pkgs=(gcc make pkg-config libaio-dev libglib2.0-dev fio gnuplot-nox) ;;
-*)     echo "usage: $0 build|full|bench|soak" >&2; exit 2 ;;
+*)     echo "usage: $0 build|full|bench|soak|lint" >&2; exit 2 ;;
 esac
 
 missing_pkgs() {
