@@ -48,7 +48,7 @@ ENG_TSAN = $(ENG_SRC:%.c=$(B)/tsan/%.o)
 TSAN_BIN = $(B)/tsan/unit/test_engine
 .SECONDARY: $(ENG_TSAN)
 
-.PHONY: all check demo bench bench-full soak lint install uninstall clean deps _all _check _demo unit
+.PHONY: all check demo bench bench-full soak lint install uninstall clean deps _all _check _demo _soak unit
 .DEFAULT_GOAL := all
 
 all check demo: deps
@@ -62,9 +62,11 @@ deps:
 SOAK_SECONDS ?= 600
 soak:
 	@scripts/deps.sh soak
-	@$(MAKE) --no-print-directory _all $(B)/diff/gen $(PROG_BIN)
+	@$(MAKE) --no-print-directory _soak
 	@tests/soak.sh $(B) $(SOAK_SECONDS); s=$$?; \
 	VALGRIND_ALL=1 tests/valgrind.sh $(B)/libkaio.so $(B)/prog && exit $$s
+
+_soak: _all $(B)/diff/gen $(PROG_BIN)
 
 bench bench-full:
 	@scripts/deps.sh bench
