@@ -69,19 +69,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-npass=0 nfail=0 nskip=0
-pass() { echo "PASS $1"; npass=$((npass + 1)); }
-skip() { echo "SKIP $1: $2"; nskip=$((nskip + 1)); }
-fail() {
-	echo "FAIL $1: $2"
-	local f
-	for f in "${@:3}"; do
-		[ -s "$f" ] || continue
-		echo "    --- ${f##*/}"
-		head -c 3000 "$f" | head -n 30 | cat -v | sed 's/^/    /'
-	done
-	nfail=$((nfail + 1))
-}
+# shellcheck source=tests/lib.sh
+. "$(dirname "$(realpath "$0")")/lib.sh"
 
 for p in rw_basic special_files fallback_seccomp fallback_aiomax misuse_cancel; do
 	if [ ! -x "$bindir/$p" ]; then
@@ -576,5 +565,4 @@ for var in KAIO_QUEUE_DEPTH KAIO_STATS KAIO_DEBUG KAIO_FALLBACK; do
 	fi
 done
 
-echo "$npass passed, $nfail failed, $nskip skipped"
-[ "$nfail" = 0 ]
+summary

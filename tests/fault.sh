@@ -55,19 +55,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-npass=0 nfail=0 nskip=0
-pass() { echo "PASS $1"; npass=$((npass + 1)); }
-skip() { echo "SKIP $1: $2"; nskip=$((nskip + 1)); }
-fail() {
-	echo "FAIL $1: $2"
-	local f
-	for f in "${@:3}"; do
-		[ -s "$f" ] || continue
-		echo "    --- ${f##*/}"
-		head -n 25 "$f" | cat -v | sed 's/^/    /'
-	done
-	nfail=$((nfail + 1))
-}
+# shellcheck source=tests/lib.sh
+. "$(dirname "$(realpath "$0")")/lib.sh"
 info() { echo "    $*"; }
 
 # run IMPL TIMEOUT NAME PROG ARGS...: leaves $out, $err, $rc. Extra
@@ -352,5 +341,4 @@ for c in suspend lio; do
 	fi
 done
 
-echo "fault: $npass passed, $nfail failed, $nskip skipped"
-[ "$nfail" = 0 ]
+summary fault

@@ -22,11 +22,9 @@ unset KAIO_LIB KAIO_QUEUE_DEPTH KAIO_STATS KAIO_DEBUG LD_PRELOAD
 
 tmp=$(mktemp -d "${KAIO_TEST_DIR:-$(dirname "$kaio")}/fio-test.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=tests/lib.sh
+. "$(dirname "$(realpath "$0")")/lib.sh"
 cd "$tmp" # fio writes *-verify.state files to its working directory
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1${2:+ ($2)}"; }
 
 size_kb=$((64 * 1024))
 job=(--name=kaio-verify "--size=$((size_kb))k" --bs=4k --iodepth=16 --rw=randwrite
@@ -107,5 +105,4 @@ for mode in buffered direct; do
 	fi
 done
 
-echo "$passed passed, $failed failed"
-((failed == 0))
+summary

@@ -16,11 +16,9 @@ unset KAIO_LIB KAIO_QUEUE_DEPTH KAIO_STATS KAIO_DEBUG LD_PRELOAD
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
 
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1${2:+ ($2)}"; }
+# shellcheck source=tests/lib.sh
+. "$(dirname "$(realpath "$0")")/lib.sh"
 
 # run CMD...: runs it, sets $out (stdout), $err (stderr), $rc.
 # (The outer 2>/dev/null silences bash's "Killed" notice.)
@@ -43,7 +41,7 @@ expect_rc() {
 cc -shared -o "$tmp/other.so" -x c /dev/null
 cc -shared -o "$tmp/alt.so" -x c /dev/null
 
-[[ -x $kaio ]] || { fail "wrapper $kaio exists"; echo "$passed passed, $failed failed"; exit 1; }
+[[ -x $kaio ]] || { fail "wrapper $kaio exists"; summary; exit 1; }
 
 # --- LD_PRELOAD ---
 run env LD_PRELOAD="$tmp/other.so" "$kaio" sh -c 'printf %s "$LD_PRELOAD"'
@@ -177,5 +175,4 @@ else
 	fail "uninstall removed the wrapper, the library and its directory"
 fi
 
-echo "$passed passed, $failed failed"
-((failed == 0))
+summary

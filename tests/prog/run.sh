@@ -28,15 +28,8 @@ timeout=${KAIO_TEST_TIMEOUT:-60}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kaio-prog.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
 
-npass=0 nfail=0 nskip=0
-
-pass() { echo "PASS $1"; npass=$((npass + 1)); }
-skip() { echo "SKIP $1: $2"; nskip=$((nskip + 1)); }
-fail() {
-	echo "FAIL $1: $2"
-	[ -n "${3:-}" ] && head -n 40 "$3" | sed "s/^/    /"
-	nfail=$((nfail + 1))
-}
+# shellcheck source=tests/lib.sh
+. "$(dirname "$(realpath "$0")")/../lib.sh"
 
 is_int() { [[ $1 =~ ^-?[0-9]+$ ]]; }
 
@@ -344,5 +337,4 @@ for name in $PROOF; do
 	prove "$name"
 done
 
-echo "$npass passed, $nfail failed, $nskip skipped"
-[ "$nfail" = 0 ]
+summary
