@@ -54,9 +54,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-passed=0 failed=0
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1${2:+ ($2)}"; }
+# shellcheck source=tests/lib.sh
+. "$here/lib.sh"
 
 # Time: a fifth for tests/diff.sh when it exists, the rest for fio, split in
 # a buffered and an O_DIRECT half when each half gets at least 30 s.
@@ -203,5 +202,4 @@ else
 	echo "SKIP: tests/diff.sh does not exist yet: no differential soak"
 fi
 
-echo "soak: $passed passed, $failed failed"
-((failed == 0))
+summary soak
