@@ -49,21 +49,15 @@ bindir=$(realpath -e "$2") || { echo "env.sh: no directory $2" >&2; exit 2; }
 timeout=${KAIO_TEST_TIMEOUT:-60}
 fuzz_n=${KAIO_FUZZ_N:-200}
 fuzz_seed=${KAIO_FUZZ_SEED:-1}
-no_sysctl=${KAIO_ENV_NO_SYSCTL:-}
 
 for v in $(env | sed -n 's/^\(KAIO_[A-Za-z0-9_]*\)=.*/\1/p'); do
-	unset "$v"
+	[ "$v" = KAIO_ENV_NO_SYSCTL ] || unset "$v"
 done
 unset LD_PRELOAD
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kaio-env.XXXXXX") || exit 2
-aiomax_saved=
-aiomax_file=/proc/sys/fs/aio-max-nr
 cleanup() {
-	if [ -n "$aiomax_saved" ]; then
-		echo "$aiomax_saved" >"$aiomax_file" 2>/dev/null
-		aiomax_saved=
-	fi
+	aiomax_restore
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -427,13 +421,10 @@ if [ -n "$why" ]; then fail "KAIO_QUEUE_DEPTH=4: cancel of requests queued in us
 aiomax_tests() {
 	local cur
 	cur=$(cat /proc/sys/fs/aio-nr)
-	aiomax_saved=$(cat "$aiomax_file")
 	# All of it used: io_setup fails EAGAIN even for 1 event.
-	echo "$cur" >"$aiomax_file" || { skip "fs.aio-max-nr" "cannot write $aiomax_file"; aiomax_saved=; return; }
+	aiomax_set "$cur" || { skip "fs.aio-max-nr" "cannot write $aiomax_file"; return; }
 	run_k probe fallback_seccomp none
 	if ! grep -qx 'measure: io_setup_itself -1 EAGAIN' "$out"; then
-		echo "$aiomax_saved" >"$aiomax_file"
-		aiomax_saved=
 		fail "fs.aio-max-nr = fs.aio-nr ($cur): io_setup(1) must fail EAGAIN" \
 			"$(grep 'io_setup_itself' "$out") (another process may have freed a context)"
 		return
@@ -449,7 +440,7 @@ aiomax_tests() {
 	fallback_checks default "aio-max-nr used up, default: 4096 reads beside 16 idle pipes" fallback_aiomax 16
 
 	# Room for a small ring only: kaio asks 256, halves until it fits.
-	echo $((cur + 64)) >"$aiomax_file"
+	aiomax_set $((cur + 64))
 	expect_err=err_stats
 	envs=("KAIO_STATS=1")
 	stat_want=("ctx_error=0" "depth<=64" "depth>=1" "kernel>0" "glibc=0")
@@ -458,32 +449,9 @@ aiomax_tests() {
 	d=$(stat_of depth)
 	echo "    (depth=$d)"
 	check "aio-max-nr = aio-nr + 64: 4096 reads beside 16 idle pipes" fallback_aiomax 16
-
-	echo "$aiomax_saved" >"$aiomax_file"
-	if [ "$(cat "$aiomax_file")" = "$aiomax_saved" ]; then
-		pass "fs.aio-max-nr restored to $aiomax_saved"
-	else
-		fail "fs.aio-max-nr restored" "it is $(cat "$aiomax_file"), was $aiomax_saved"
-	fi
-	aiomax_saved=
 }
 
-if [ -n "$no_sysctl" ]; then
-	skip "fs.aio-max-nr" "KAIO_ENV_NO_SYSCTL is set"
-elif [ "$(id -u)" != 0 ]; then
-	skip "fs.aio-max-nr" "not root"
-elif [ ! -w "$aiomax_file" ]; then
-	skip "fs.aio-max-nr" "$aiomax_file is not writable"
-else
-	exec 9>/tmp/kaio-aio-max-nr.lock
-	if ! flock -w 120 9; then
-		skip "fs.aio-max-nr" "another run holds /tmp/kaio-aio-max-nr.lock"
-	else
-		aiomax_tests
-		flock -u 9
-	fi
-	exec 9>&-
-fi
+aiomax_with fs.aio-max-nr aiomax_tests
 
 # --- 7. fuzz ------------------------------------------------------------------
 RANDOM=$fuzz_seed

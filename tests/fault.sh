@@ -40,15 +40,10 @@ unset LD_PRELOAD
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kaio-fault.XXXXXX") || exit 2
 mnt=
-aiomax_file=/proc/sys/fs/aio-max-nr
-aiomax_saved=
 helper_pid=
 cleanup() {
 	[ -n "$helper_pid" ] && kill "$helper_pid" 2>/dev/null
-	if [ -n "$aiomax_saved" ]; then
-		echo "$aiomax_saved" >"$aiomax_file" 2>/dev/null
-		aiomax_saved=
-	fi
+	aiomax_restore
 	[ -n "$mnt" ] && umount "$mnt" 2>/dev/null
 	rm -rf "$tmp"
 }
@@ -217,10 +212,9 @@ aiomax() {
 		fail "aio-max-nr: holder" "never got ready" "$tmp/hold.out" "$tmp/hold.err"
 		return
 	fi
-	aiomax_saved=$(cat "$aiomax_file")
 	local cur
 	cur=$(cat /proc/sys/fs/aio-nr)
-	echo $((cur + 512)) >"$aiomax_file"
+	aiomax_set $((cur + 512))
 	"$bin/aiomax_grab" "$d" >"$tmp/grab.out" 2>&1 </dev/null &
 	helper_pid=$!
 	for ((i = 0; i < 1000; i++)); do
@@ -260,29 +254,9 @@ aiomax() {
 	touch "$d/release"
 	wait "$helper_pid"
 	helper_pid=
-	echo "$aiomax_saved" >"$aiomax_file"
-	if [ "$(cat "$aiomax_file")" = "$aiomax_saved" ]; then
-		pass "fs.aio-max-nr restored to $aiomax_saved"
-	else
-		fail "fs.aio-max-nr restored" "it is $(cat "$aiomax_file"), was $aiomax_saved"
-	fi
-	aiomax_saved=
 	kenv=()
 }
-if [ -n "${KAIO_ENV_NO_SYSCTL:-}" ]; then
-	skip "aio-max-nr" "KAIO_ENV_NO_SYSCTL is set"
-elif [ "$(id -u)" != 0 ] || [ ! -w "$aiomax_file" ]; then
-	skip "aio-max-nr" "cannot write $aiomax_file"
-else
-	exec 9>/tmp/kaio-aio-max-nr.lock
-	if ! flock -w 60 9; then
-		skip "aio-max-nr" "another run holds /tmp/kaio-aio-max-nr.lock"
-	else
-		aiomax
-		flock -u 9
-	fi
-	exec 9>&-
-fi
+aiomax_with aio-max-nr aiomax
 
 # --- 4-7 ----------------------------------------------------------------------
 noglibc=1

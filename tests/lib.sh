@@ -33,3 +33,52 @@ summary() {
 	echo "${1:+$1: }$npass passed, $nfail failed, $nskip skipped"
 	[ "$nfail" = 0 ]
 }
+
+# fs.aio-max-nr is system-wide: a suite lowers it only as root, under an
+# exclusive lock on /tmp/kaio-aio-max-nr.lock (tests/diff.sh and make bench
+# hold it shared), and puts it back however the script ends: call
+# aiomax_restore from the EXIT trap.
+#   aiomax_with NAME FUNC   runs FUNC with the value saved (FUNC lowers it
+#                           with aiomax_set), then restores it and checks that
+#                           it was; skips NAME when that cannot be done here.
+aiomax_file=/proc/sys/fs/aio-max-nr
+aiomax_saved=
+
+aiomax_set() {
+	echo "$1" >"$aiomax_file"
+}
+
+aiomax_restore() {
+	[ -n "$aiomax_saved" ] || return 0
+	echo "$aiomax_saved" >"$aiomax_file" 2>/dev/null
+	aiomax_saved=
+}
+
+aiomax_with() {
+	local name=$1 fn=$2 saved
+	if [ -n "${KAIO_ENV_NO_SYSCTL:-}" ]; then
+		skip "$name" "KAIO_ENV_NO_SYSCTL is set"
+		return
+	fi
+	if [ "$(id -u)" != 0 ] || [ ! -w "$aiomax_file" ]; then
+		skip "$name" "cannot write $aiomax_file (not root?)"
+		return
+	fi
+	exec 9>/tmp/kaio-aio-max-nr.lock
+	if ! flock -w 120 9; then
+		skip "$name" "another run holds /tmp/kaio-aio-max-nr.lock"
+		exec 9>&-
+		return
+	fi
+	aiomax_saved=$(cat "$aiomax_file")
+	saved=$aiomax_saved
+	"$fn"
+	aiomax_restore
+	if [ "$(cat "$aiomax_file")" = "$saved" ]; then
+		pass "fs.aio-max-nr restored to $saved"
+	else
+		fail "fs.aio-max-nr restored" "it is $(cat "$aiomax_file"), was $saved"
+	fi
+	flock -u 9
+	exec 9>&-
+}
