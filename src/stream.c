@@ -108,6 +108,21 @@ static void requeue_locked(struct kaio_req *r, enum kaio_state state)
 	kaio_list_add_tail(&eng.pending, &r->q);
 }
 
+/*
+ * res bytes of r are done: the rest continues after them (at the next offset
+ * for a file; a stream has no position of its own).
+ */
+static void advance(struct kaio_req *r, long res)
+{
+	struct iocb *io = &r->iocb;
+
+	r->done += (size_t)res;
+	io->u.c.buf = (char *)io->u.c.buf + res;
+	io->u.c.nbytes -= (unsigned long)res;
+	if (r->kind == KAIO_FILE)
+		io->u.c.offset += res;
+}
+
 #define POLLFIRST_CHUNK 256
 
 /*
@@ -139,9 +154,7 @@ static void pollfirst_io_locked(struct kaio_req *r)
 			kaio_req_complete(r, r->done ? (long)r->done : res);
 			return;
 		}
-		r->done += res;
-		io->u.c.buf = (char *)io->u.c.buf + res;
-		io->u.c.nbytes -= res;
+		advance(r, res);
 		if (!io->u.c.nbytes) {
 			kaio_req_complete(r, (long)r->done);
 			return;
@@ -202,10 +215,7 @@ static int probe_short_locked(struct kaio_req *r, long res)
 		return 0;
 	eng.st.reprobe++;
 	eng.in_kernel--;
-	r->done += (size_t)res;
-	io->u.c.buf = (char *)io->u.c.buf + res;
-	io->u.c.nbytes -= (unsigned long)res;
-	io->u.c.offset += res;
+	advance(r, res);
 	requeue_locked(r, KAIO_QUEUED);
 	return 1;
 }
@@ -239,9 +249,7 @@ void kaio_req_event_locked(struct kaio_req *r, long res)
 		if (r->op == KAIO_WRITE && !r->nonblock && res > 0 &&
 		    (unsigned long)res < io->u.c.nbytes) {
 			eng.in_kernel--;
-			r->done += res;
-			io->u.c.buf = (char *)io->u.c.buf + res;
-			io->u.c.nbytes -= res;
+			advance(r, res);
 			requeue_locked(r, KAIO_QUEUED);
 			return;
 		}
