@@ -45,6 +45,7 @@ struct kaio_engine eng = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.live = KAIO_LIST_INIT(eng.live),
 	.pending = KAIO_LIST_INIT(eng.pending),
+	.syncq = KAIO_LIST_INIT(eng.syncq),
 	.barriers = KAIO_LIST_INIT(eng.barriers),
 	.done = KAIO_LIST_INIT(eng.done),
 	.idle = KAIO_LIST_INIT(eng.idle),
@@ -87,11 +88,30 @@ static void stats_report(void)
 	kaio_stats_get(&st);
 	kaio_say("kernel=%lu poll=%lu pollfirst=%lu sync_fallback=%lu sync_mode=%lu "
 		 "glibc=%lu queued=%lu cancelled=%lu reprobe=%lu peak_inflight=%lu io_submit=%lu "
-		 "io_getevents=%lu ring_reaped=%lu depth=%u ctx_error=%s notifier=%lu",
+		 "io_getevents=%lu ring_reaped=%lu depth=%u ctx_error=%s notifier=%lu "
+		 "lock_max_us=%lu",
 		 st.kernel, st.polls, st.pollfirst, st.sync_fallback, st.sync_mode,
 		 st.foreign, st.queued, st.cancelled, st.reprobe, st.peak_inflight, st.io_submit,
 		 st.io_getevents, st.ring_reaped, st.depth,
-		 st.ctx_error ? strerrorname_np(-st.ctx_error) : "0", st.notifier_started);
+		 st.ctx_error ? strerrorname_np(-st.ctx_error) : "0", st.notifier_started,
+		 (st.lock_max_ns + 999) / 1000);
+}
+
+long kaio_now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+/* KAIO_STATS only: the longest the lock was held. */
+void kaio_hold_end(void)
+{
+	unsigned long d = (unsigned long)(kaio_now_ns() - eng.lock_t0);
+
+	if (d > eng.st.lock_max_ns)
+		eng.st.lock_max_ns = d;
 }
 
 static void engine_init(void)
@@ -100,6 +120,7 @@ static void engine_init(void)
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	if (kaio_config.stats)
 		atexit(stats_report);
+	eng.timed = kaio_config.stats;
 }
 
 void kaio_engine_enter(void)
@@ -119,17 +140,11 @@ int kaio_ctx_get(void)
 	if (eng.ctx_err)
 		return eng.ctx_err;
 	depth = kaio_config.queue_depth;
-	eng.batch = malloc(depth * sizeof(struct iocb *));
 	eng.table = eng.table ? eng.table : kaio_table_new();
-	if (!eng.batch || !eng.table) {
-		free(eng.batch);
-		eng.batch = NULL;
+	if (!eng.table)
 		return -ENOMEM;
-	}
 	r = kaio_ring_setup(&eng.ctx, &depth);
 	if (r < 0) {
-		free(eng.batch);
-		eng.batch = NULL;
 		eng.ctx_err = eng.st.ctx_error = r;
 		kaio_debug("io_setup failed (%s): KAIO_FALLBACK=%s", strerrorname_np(-r),
 			   kaio_config.fallback == KAIO_FALLBACK_SYNC ? "sync: served in the caller" :
@@ -196,6 +211,8 @@ static void forget_all(void)
 	eng.efd = -1;
 	eng.ctx_err = 0;
 	eng.in_kernel = eng.nlive = 0;
+	eng.wissuing = eng.issuing = 0;
+	kaio_list_init(&eng.syncq);
 	eng.reaper = 0;
 	eng.waiters = 0;
 	eng.polls = 0;
@@ -224,8 +241,6 @@ static void forget_all(void)
 	kaio_notify_forget();
 	kaio_table_free(eng.table);
 	eng.table = NULL;
-	free(eng.batch);
-	eng.batch = NULL;
 }
 
 void kaio_waiters_wake(void)

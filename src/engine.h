@@ -20,11 +20,14 @@
  * and collected, still mapped to its aiocb for the next submission (submit.c).
  * A request is in flight while its state is below KAIO_DONE.
  * BARRIER: waits for earlier requests (eng.barriers). SUBMITTED: the I/O is in
- * the kernel; POLLING: the poll is. DONE: result published.
+ * the kernel, or on its way there in another thread's io_submit (issuer set);
+ * POLLING: the poll is. SYNCQ: waits on eng.syncq for a thread to do its I/O
+ * with a plain syscall; SYNCING: a thread does it now, without the lock
+ * (issue.c). DONE: result published.
  */
 enum kaio_state {
 	KAIO_QUEUED, KAIO_POLLQ, KAIO_BARRIER, KAIO_SUBMITTED, KAIO_POLLING,
-	KAIO_UNPOLLED, KAIO_DONE, KAIO_IDLE
+	KAIO_UNPOLLED, KAIO_SYNCQ, KAIO_SYNCING, KAIO_DONE, KAIO_IDLE
 };
 
 #define UNPOLLED_MS 10
@@ -66,8 +69,11 @@ struct kaio_req {
 	unsigned char probe;	/* sent as a regular file without fstat (submit.c) */
 	unsigned char owes;	/* counted in eng.owed while it waits in a poll */
 	unsigned char unpollable;	/* the kernel cannot poll this fd for us */
+	unsigned char chardev;	/* a character device (a tty is pollfirst) */
 	unsigned char mapped;	/* the table maps r->cb to r */
 	unsigned char notify;	/* sev must be delivered */
+	signed char append;	/* the fd is O_APPEND: 1, not: 0, not asked yet: -1 */
+	const void *issuer;	/* the batch issuing it right now without the lock */
 	size_t done;		/* bytes of a stream write already written */
 	struct kaio_pollw *pw;
 	struct kaio_lio *lio;	/* announce to this list when done */
@@ -93,9 +99,11 @@ struct kaio_engine {
 	int ctx_err;		/* 0: not tried yet or ready; <0: io_setup's error */
 	io_context_t ctx;
 	unsigned depth, in_kernel, nlive;
-	struct iocb **batch;
+	unsigned wissuing;	/* writes being issued without the lock (issue.c) */
+	unsigned issuing;	/* batches being issued */
+	unsigned cancel_waits;	/* aio_cancel calls waiting for them */
 	struct kaio_table *table;
-	struct kaio_list live, pending, barriers, done, idle, free;
+	struct kaio_list live, pending, syncq, barriers, done, idle, free;
 	unsigned nidle;
 	unsigned long seq;
 	int reaper;		/* 1: a thread sleeps in io_getevents; 2: the notifier */
@@ -115,6 +123,9 @@ struct kaio_engine {
 	unsigned long efd_ino;
 	struct iocb kick;
 	struct kaio_stats st;
+	/* KAIO_STATS: how long the lock was held, at most (ns). */
+	int timed;
+	long lock_t0;
 };
 
 extern struct kaio_engine eng;
@@ -124,10 +135,15 @@ extern __thread int kaio_locked;
  * The lock, with a per-thread mark: a signal handler that interrupted this
  * thread inside the lock must not wait for it (aio_suspend checks the mark).
  */
+long kaio_now_ns(void);
+void kaio_hold_end(void);
+
 static inline void kaio_lock(void)
 {
 	pthread_mutex_lock(&eng.lock);
 	kaio_locked = 1;
+	if (eng.timed)
+		eng.lock_t0 = kaio_now_ns();
 }
 
 static inline int kaio_trylock(void)
@@ -135,6 +151,8 @@ static inline int kaio_trylock(void)
 	if (pthread_mutex_trylock(&eng.lock))
 		return -EBUSY;
 	kaio_locked = 1;
+	if (eng.timed)
+		eng.lock_t0 = kaio_now_ns();
 	return 0;
 }
 
@@ -144,6 +162,8 @@ static inline void kaio_unlock(void)
 {
 	if (eng.notes_new)
 		kaio_notify_wake_locked();
+	if (eng.timed)
+		kaio_hold_end();
 	kaio_locked = 0;
 	pthread_mutex_unlock(&eng.lock);
 }
@@ -203,7 +223,14 @@ void kaio_engine_enter(void);
 /* Lock held below. */
 int kaio_ctx_get(void);
 void kaio_req_complete(struct kaio_req *r, long res);
+/*
+ * Issues queued requests (issue.c): takes them off the queues, unlocks for
+ * io_submit and the synchronous syscalls, locks again. Lock held before and
+ * after, dropped in between: callers hold no pointers across it.
+ */
 void kaio_pending_submit(void);
+void kaio_sync_queue_locked(struct kaio_req *r);
+void kaio_refused_locked(struct kaio_req *r, int err);
 int kaio_events_reap(void);
 void kaio_events_handle(const struct io_event *ev, int n);
 void kaio_waiters_wake(void);
@@ -229,6 +256,7 @@ void kaio_notify_forget(void);
 struct kaio_pollw *kaio_pollw_get(void);
 void kaio_pollw_put(struct kaio_pollw *w);
 long kaio_sync_io(struct kaio_req *r);
+long kaio_pollfirst_io(struct kaio_req *r, int *again);
 void kaio_poll_queue_locked(struct kaio_req *r);
 void kaio_req_event_locked(struct kaio_req *r, long res);
 void kaio_poll_event_locked(struct kaio_pollw *w, long res);

@@ -52,6 +52,7 @@ struct kaio_stats {
 	unsigned long queued, cancelled, reprobe;
 	unsigned long io_submit, io_getevents, ring_reaped, peak_inflight;
 	unsigned long notifier_started;
+	unsigned long lock_max_ns;
 	unsigned depth;
 	int ctx_error;
 };

@@ -129,17 +129,17 @@ static void advance(struct kaio_req *r, long res)
  * The fd of a poll-first request (no RWF_NOWAIT) is ready: a read takes what
  * one read(2) gives. A write goes in chunks no bigger than what a ready tty
  * is sure to take, for as long as poll(2) says there is room, so that it
- * never blocks; the rest waits for the next poll.
+ * never blocks; *again: the rest waits for the next poll. Without the lock:
+ * the issuing thread owns r (SYNCING) until it locks again.
  */
-static void pollfirst_io_locked(struct kaio_req *r)
+long kaio_pollfirst_io(struct kaio_req *r, int *again)
 {
 	struct iocb *io = &r->iocb;
 	long res;
 
-	if (r->op != KAIO_WRITE) {
-		kaio_req_complete(r, kaio_sync_io(r));
-		return;
-	}
+	*again = 0;
+	if (r->op != KAIO_WRITE)
+		return kaio_sync_io(r);
 	for (;;) {
 		struct pollfd pfd = { r->iocb.aio_fildes, POLLOUT, 0 };
 		unsigned long want = io->u.c.nbytes;
@@ -150,17 +150,14 @@ static void pollfirst_io_locked(struct kaio_req *r)
 			io->u.c.nbytes = POLLFIRST_CHUNK;
 		res = kaio_sync_io(r);
 		io->u.c.nbytes = want;
-		if (res < 0) {
-			kaio_req_complete(r, r->done ? (long)r->done : res);
-			return;
-		}
+		if (res < 0)
+			return r->done ? (long)r->done : res;
 		advance(r, res);
-		if (!io->u.c.nbytes) {
-			kaio_req_complete(r, (long)r->done);
-			return;
-		}
+		if (!io->u.c.nbytes)
+			return (long)r->done;
 	}
-	kaio_poll_queue_locked(r);
+	*again = 1;
+	return 0;
 }
 
 /*
@@ -235,6 +232,10 @@ void kaio_req_event_locked(struct kaio_req *r, long res)
 	    probe_short_locked(r, res))
 		return;
 	if (r->kind == KAIO_STREAM) {
+		if (res == -EAGAIN && r->chardev == 2) {
+			kaio_req_complete(r, (long)r->done);
+			return;
+		}
 		if (res == -EAGAIN && (io->aio_rw_flags & RWF_NOWAIT)) {
 			eng.in_kernel--;
 			kaio_poll_queue_locked(r);
@@ -250,6 +251,22 @@ void kaio_req_event_locked(struct kaio_req *r, long res)
 		    (unsigned long)res < io->u.c.nbytes) {
 			eng.in_kernel--;
 			advance(r, res);
+			requeue_locked(r, KAIO_QUEUED);
+			return;
+		}
+		/*
+		 * A character device read with RWF_NOWAIT stops early when the
+		 * reading thread has a signal pending or the scheduler wants
+		 * the CPU (/dev/zero and /dev/urandom stop at a page). glibc's
+		 * helper, every signal blocked and free to reschedule, gets
+		 * the whole count: read on, until the device has no more now.
+		 */
+		if (r->op == KAIO_READ && r->chardev && res > 0 &&
+		    (io->aio_rw_flags & RWF_NOWAIT) && (unsigned long)res < io->u.c.nbytes) {
+			eng.in_kernel--;
+			advance(r, res);
+			io->u.c.offset += res;	/* a seekable device reads on */
+			r->chardev = 2;	/* continuing: EAGAIN now means "no more" */
 			requeue_locked(r, KAIO_QUEUED);
 			return;
 		}
@@ -276,7 +293,7 @@ void kaio_poll_event_locked(struct kaio_pollw *w, long res)
 	if (res < 0)
 		kaio_req_complete(r, res);
 	else if (r->pollfirst)
-		pollfirst_io_locked(r);
+		kaio_sync_queue_locked(r);
 	else
 		requeue_locked(r, KAIO_QUEUED);
 }
@@ -301,9 +318,8 @@ int kaio_stream_refused_locked(struct kaio_req *r, int err)
 		return 1;
 	}
 	if (r->nonblock || r->op > KAIO_WRITE) {
-		r->state = KAIO_QUEUED;
 		eng.st.sync_fallback++;
-		kaio_req_complete(r, kaio_sync_io(r));
+		kaio_sync_queue_locked(r);
 		return 1;
 	}
 	r->pollfirst = 1;
@@ -349,7 +365,7 @@ void kaio_unpolled_check_locked(void)
 		kaio_list_del(&r->q);
 		r->state = KAIO_QUEUED;
 		if (r->pollfirst)
-			pollfirst_io_locked(r);
+			kaio_sync_queue_locked(r);
 		else
 			requeue_locked(r, KAIO_QUEUED);
 	}

@@ -103,92 +103,6 @@ static void collect_locked(void)
 	}
 }
 
-/* io_submit refused r at once with err (never EAGAIN with room in the ring). */
-static void refused_locked(struct kaio_req *r, int err)
-{
-	kaio_list_del(&r->q);
-	if (r->probe && kaio_probe_failed_locked(r, err))
-		return;
-	if (kaio_stream_refused_locked(r, err))
-		return;
-	if (r->kind == KAIO_STREAM && err == -EAGAIN) {
-		/* No kernel resources even for one request: never block here. */
-		r->unpollable = 1;
-		kaio_poll_queue_locked(r);
-		return;
-	}
-	/*
-	 * A regular file the kernel refuses (no read_iter: some /proc files)
-	 * although kaio checked what it could, or EAGAIN with nothing in the
-	 * kernel to wait for: serve it in the caller, as pread/pwrite would.
-	 */
-	if (err == -EINVAL || err == -EAGAIN || err == 0) {
-		kaio_debug("io_submit: %s on fd %d: served synchronously",
-			   strerrorname_np(err ? -err : EAGAIN), r->fd);
-		eng.st.sync_fallback++;
-		kaio_req_complete(r, kaio_sync_io(r));
-	} else {
-		kaio_req_complete(r, err);
-	}
-}
-
-/*
- * Moves queued requests into the kernel, in order, as far as the ring allows.
- * Without a kernel context (KAIO_FALLBACK=sync) they are served right here.
- */
-void kaio_pending_submit(void)
-{
-	while (!kaio_list_empty(&eng.pending) && !eng.ctx) {
-		struct kaio_req *r = kaio_container_of(eng.pending.next, struct kaio_req, q);
-
-		eng.st.sync_mode++;
-		kaio_req_complete(r, kaio_sync_io(r));
-	}
-	while (!kaio_list_empty(&eng.pending) && eng.in_kernel < eng.depth) {
-		struct kaio_list *p = eng.pending.next;
-		struct kaio_req *r;
-		int n = 0, k, pipes = 0, guard = 0;
-		sigset_t old;
-
-		for (; p != &eng.pending && eng.in_kernel + n < eng.depth; p = p->next) {
-			struct iocb *io;
-
-			r = kaio_container_of(p, struct kaio_req, q);
-			pipes |= r->kind == KAIO_STREAM && r->op == KAIO_WRITE &&
-				 r->state == KAIO_QUEUED;
-			io = r->state == KAIO_POLLQ ? &r->pw->iocb : &r->iocb;
-			if (eng.efd >= 0)
-				io_set_eventfd(io, eng.efd);
-			else
-				io->u.c.flags &= ~(1u << 0);	/* IOCB_FLAG_RESFD */
-			eng.batch[n++] = io;
-		}
-		eng.st.io_submit++;
-		if (pipes)
-			guard = kaio_sigpipe_block(&old);
-		k = io_submit(eng.ctx, n, eng.batch);
-		if (pipes)
-			kaio_sigpipe_restore(&old, guard);
-		for (int i = 0; i < k; i++) {
-			r = kaio_container_of(eng.pending.next, struct kaio_req, q);
-			r->state = r->state == KAIO_POLLQ ? KAIO_POLLING : KAIO_SUBMITTED;
-			kaio_list_del(&r->q);
-		}
-		if (k > 0) {
-			eng.in_kernel += k;
-			eng.st.kernel += k;
-			if (eng.in_kernel > eng.st.peak_inflight)
-				eng.st.peak_inflight = eng.in_kernel;
-			continue;
-		}
-		if (k == -EAGAIN && eng.in_kernel)
-			break;	/* ring full: retried as events free slots */
-		if ((k == -EBADF || k == -EINVAL) && eng.efd >= 0 && !kaio_efd_ours())
-			continue;	/* our eventfd is gone: again without it */
-		refused_locked(kaio_container_of(eng.pending.next, struct kaio_req, q), k);
-	}
-}
-
 /*
  * What kaio needs to know of cb's fd, with one fstat (and an fcntl for fds
  * that can block). f->err gets an error to report through cb's result
@@ -197,7 +111,7 @@ void kaio_pending_submit(void)
  */
 struct fdinfo {
 	int err;
-	unsigned char kind, nonblock, seekless, probe, unpollable;
+	unsigned char kind, nonblock, seekless, probe, unpollable, chardev;
 };
 
 /*
@@ -238,6 +152,7 @@ static void classify_stat(int fd, const struct stat *st, struct fdinfo *f)
 		return;
 	f->kind = KAIO_STREAM;
 	f->seekless = S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode);
+	f->chardev = S_ISCHR(st->st_mode);
 	fl = fcntl(fd, F_GETFL);
 	f->nonblock = fl >= 0 && (fl & O_NONBLOCK);
 	/*
@@ -319,6 +234,7 @@ int kaio_probe_failed_locked(struct kaio_req *r, long err)
 	r->kind = KAIO_STREAM;
 	r->nonblock = f.nonblock;
 	r->unpollable = f.unpollable;
+	r->chardev = f.chardev;
 	if (f.seekless)
 		r->iocb.u.c.offset = 0;
 	if (!f.nonblock)
@@ -422,6 +338,9 @@ static int enqueue_locked(struct aiocb *cb, enum kaio_op op, const struct fdinfo
 	r->pollfirst = 0;
 	r->probe = f->probe;
 	r->unpollable = f->unpollable;
+	r->chardev = f->chardev;
+	r->append = -1;
+	r->issuer = NULL;
 	r->done = 0;
 	switch (op) {
 	case KAIO_READ:

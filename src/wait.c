@@ -18,27 +18,81 @@
 #define FOREIGN_SLICE_NS 1000000
 
 /*
- * Whether the wait is over: one (all = 0) or every (all = 1) counted request
- * is done; nothing to count is done too. lio_listio does not count LIO_NOP
- * entries. *foreign: glibc holds one of the requests still in progress.
+ * The entries of a wait that matter: non-NULL, and for lio_listio not
+ * LIO_NOP. Found with one pass over the list; later looks go through the
+ * few kept here, or the span [lo, hi) when there are more, so a huge list
+ * of mostly NULL entries is read once, not on every wake-up.
  */
-static int satisfied(const struct aiocb *const list[], int nent, int all, int *foreign)
+#define WATCH_FEW 32
+
+struct watch {
+	const struct aiocb *const *list;
+	const struct aiocb *few[WATCH_FEW];
+	int nfew, lo, hi, all, many;
+};
+
+static int counted(const struct aiocb *cb, int all)
 {
-	int want = 0, done = 0;
+	return cb && !(all && cb->aio_lio_opcode == LIO_NOP);
+}
+
+static int is_done(const struct aiocb *cb)
+{
+	return __atomic_load_n(&cb->__error_code, __ATOMIC_ACQUIRE) != EINPROGRESS;
+}
+
+/*
+ * Whether the wait is over: one (all = 0) or every (all = 1) counted request
+ * is done; nothing to count is done too. *foreign: glibc holds one of the
+ * requests still in progress.
+ */
+static int satisfied(const struct watch *w, int *foreign)
+{
+	int want = 0, done = 0, n = w->many ? w->hi - w->lo : w->nfew;
 
 	*foreign = 0;
+	for (int i = 0; i < n; i++) {
+		const struct aiocb *cb = w->many ? w->list[w->lo + i] : w->few[i];
+
+		if (!counted(cb, w->all))
+			continue;
+		want++;
+		if (is_done(cb)) {
+			if (!w->all)
+				return 1;
+			done++;
+		} else if (kaio_tag_get(cb) == TAG_FOREIGN) {
+			*foreign = 1;
+		}
+	}
+	return w->all ? done == want : !want;
+}
+
+/* The first pass; 1 when the wait is over already. */
+static int watch_init(struct watch *w, const struct aiocb *const list[], int nent, int all)
+{
+	int foreign;
+
+	w->list = list;
+	w->all = all;
+	w->nfew = w->many = 0;
+	w->lo = w->hi = 0;
 	for (int i = 0; i < nent; i++) {
 		const struct aiocb *cb = list[i];
 
-		if (!cb || (all && cb->aio_lio_opcode == LIO_NOP))
+		if (!counted(cb, all))
 			continue;
-		want++;
-		if (__atomic_load_n(&cb->__error_code, __ATOMIC_ACQUIRE) != EINPROGRESS)
-			done++;
-		else if (kaio_tag_get(cb) == TAG_FOREIGN)
-			*foreign = 1;
+		if (!all && is_done(cb))
+			return 1;
+		if (!w->nfew && !w->many)
+			w->lo = i;
+		w->hi = i + 1;
+		if (w->nfew < WATCH_FEW)
+			w->few[w->nfew++] = cb;
+		else
+			w->many = 1;
 	}
-	return all ? done == want : done > 0 || !want;
+	return satisfied(w, &foreign);
 }
 
 static long ns_until(const struct timespec *deadline)
@@ -150,13 +204,12 @@ int kaio_wait_step(long left, int role)
  * A signal handler that interrupted this thread inside the lock cannot take
  * it: look at the aiocbs only, in slices, until the timeout.
  */
-static int wait_unlocked(const struct aiocb *const list[], int nent, int all,
-			 const struct timespec *deadline)
+static int wait_unlocked(const struct watch *w, const struct timespec *deadline)
 {
 	struct timespec slice = { 0, FOREIGN_SLICE_NS };
 	int foreign;
 
-	while (!satisfied(list, nent, all, &foreign)) {
+	while (!satisfied(w, &foreign)) {
 		if (deadline && ns_until(deadline) <= 0)
 			return -EAGAIN;
 		if (ppoll(NULL, 0, &slice, NULL) < 0 && errno == EINTR)
@@ -177,9 +230,12 @@ int kaio_wait(const struct aiocb *const list[], int nent, int all,
 	      const struct timespec *timeout)
 {
 	struct timespec deadline;
+	struct watch w;
 	int foreign, r = 0;
 	long left = LONG_MAX;
 
+	if (watch_init(&w, list, nent, all))
+		return 0;
 	if (timeout) {
 		clock_gettime(CLOCK_MONOTONIC, &deadline);
 		deadline.tv_sec += timeout->tv_sec;
@@ -190,13 +246,13 @@ int kaio_wait(const struct aiocb *const list[], int nent, int all,
 		}
 	}
 	if (kaio_locked)
-		return wait_unlocked(list, nent, all, timeout ? &deadline : NULL);
+		return wait_unlocked(&w, timeout ? &deadline : NULL);
 	kaio_engine_enter();
 	kaio_thread_ensure_locked();
 	for (;;) {
-		if (satisfied(list, nent, all, &foreign))
+		if (satisfied(&w, &foreign))
 			break;
-		if (!eng.reaper && kaio_events_reap() && satisfied(list, nent, all, &foreign))
+		if (!eng.reaper && kaio_events_reap() && satisfied(&w, &foreign))
 			break;
 		if (timeout && (left = ns_until(&deadline)) <= 0) {
 			r = -EAGAIN;
