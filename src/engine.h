@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <stdint.h>
 #include <string.h>
@@ -229,8 +230,14 @@ void kaio_req_complete(struct kaio_req *r, long res);
  * after, dropped in between: callers hold no pointers across it.
  */
 void kaio_pending_submit(void);
-void kaio_sync_queue_locked(struct kaio_req *r);
 void kaio_refused_locked(struct kaio_req *r, int err);
+/* r is to be served with a plain syscall, outside the lock (issue.c). */
+static inline void kaio_sync_queue_locked(struct kaio_req *r)
+{
+	r->state = KAIO_SYNCQ;
+	kaio_list_add_tail(&eng.syncq, &r->q);
+}
+
 int kaio_events_reap(void);
 void kaio_events_handle(const struct io_event *ev, int n);
 void kaio_waiters_wake(void);
@@ -249,9 +256,29 @@ int kaio_notify_prepare_locked(struct kaio_req *r, const struct sigevent *sev,
 			       struct kaio_lio *lio);
 int kaio_notify_owe_locked(const struct sigevent *sev);
 void kaio_thread_ensure_locked(void);
-void kaio_notify_queue_locked(struct kaio_req *r);
-void kaio_lio_queue_locked(struct kaio_lio *lio);
-void kaio_notify_forget(void);
+
+static inline void kaio_notify_queue_locked(struct kaio_req *r)
+{
+	kaio_list_add_tail(&eng.notify, &r->q);
+	eng.notes_new = 1;
+}
+
+static inline void kaio_lio_queue_locked(struct kaio_lio *lio)
+{
+	kaio_list_add_tail(&eng.lio_due, &lio->q);
+	eng.notes_new = 1;
+}
+
+/* What a fd is (fd.c). */
+struct fdinfo {
+	int err;
+	unsigned char kind, nonblock, seekless, probe, unpollable, chardev;
+};
+void kaio_fd_classify(const struct aiocb *cb, enum kaio_op op, struct fdinfo *f);
+void kaio_fd_classify_stat(int fd, const struct stat *st, struct fdinfo *f);
+void kaio_fd_learn(int fd, int file);
+void kaio_fd_cool(int fd);
+unsigned kaio_count_earlier_locked(const struct kaio_req *r);
 /* Fds that can block (stream.c). */
 struct kaio_pollw *kaio_pollw_get(void);
 void kaio_pollw_put(struct kaio_pollw *w);

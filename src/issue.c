@@ -182,13 +182,14 @@ void kaio_pending_submit(void)
 	int again[BATCH_MAX];
 
 	for (;;) {
-		int k = 0, more = 1, guard = 0;
+		int k = 0, more = 1, guard = 0, nsync;
 		sigset_t old;
 
 		if (kaio_list_empty(&eng.pending) && kaio_list_empty(&eng.syncq))
 			return;
 		take_locked(&b);
-		if (!b.n && !b.nsync)
+		nsync = b.nsync;	/* b escapes as the issuer: keep a copy */
+		if (!b.n && !nsync)
 			return;
 		eng.wissuing += (unsigned)b.writes;
 		eng.issuing++;
@@ -200,7 +201,7 @@ void kaio_pending_submit(void)
 			if (b.pipes)
 				kaio_sigpipe_restore(&old, guard);
 		}
-		for (int i = 0; i < b.nsync; i++)
+		for (int i = 0; i < nsync; i++)
 			res[i] = sync_run(b.sync[i], &again[i]);
 		kaio_lock();
 		eng.issuing--;
@@ -209,7 +210,7 @@ void kaio_pending_submit(void)
 			eng.st.io_submit++;
 			more = settle_locked(&b, k);
 		}
-		for (int i = 0; i < b.nsync; i++) {
+		for (int i = 0; i < nsync; i++) {
 			struct kaio_req *r = b.sync[i];
 
 			r->issuer = NULL;
@@ -226,13 +227,6 @@ void kaio_pending_submit(void)
 		if (!more && kaio_list_empty(&eng.syncq))
 			return;
 	}
-}
-
-/* r is to be served with a plain syscall, outside the lock. */
-void kaio_sync_queue_locked(struct kaio_req *r)
-{
-	r->state = KAIO_SYNCQ;
-	kaio_list_add_tail(&eng.syncq, &r->q);
 }
 
 /* io_submit refused r at once with err (never EAGAIN with room in the ring). */

@@ -21,6 +21,10 @@
  * taken by a new file, does not change where a pending request reads or
  * writes: POSIX wants it to complete as if the close had not happened.
  *
+ * Reads on a fd last seen to be a regular file go in as probes, without
+ * an fstat (fd.c); when one fails, the fd is looked at again here
+ * (kaio_probe_failed_locked) and the read goes on the way its kind needs.
+ *
  * The poll iocb lives in a separate kaio_pollw so that a cancelled poll
  * (io_cancel completes it later, with an event of its own) can outlive its
  * request: the event of an orphaned poll only returns the pollw to its pool.
@@ -34,33 +38,6 @@
 #include <unistd.h>
 
 #include "engine.h"
-
-#define POLLW_CHUNK 16
-
-static struct kaio_list pollw_free = KAIO_LIST_INIT(pollw_free);
-
-/* Allocating paths only. */
-struct kaio_pollw *kaio_pollw_get(void)
-{
-	if (kaio_list_empty(&pollw_free)) {
-		struct kaio_pollw *chunk = calloc(POLLW_CHUNK, sizeof *chunk);
-
-		if (!chunk)
-			return NULL;
-		for (int i = 0; i < POLLW_CHUNK; i++)
-			kaio_list_add_tail(&pollw_free, &chunk[i].q);
-	}
-	struct kaio_pollw *w = kaio_container_of(pollw_free.next, struct kaio_pollw, q);
-
-	kaio_list_del(&w->q);
-	return w;
-}
-
-void kaio_pollw_put(struct kaio_pollw *w)
-{
-	w->req = NULL;
-	kaio_list_add_tail(&pollw_free, &w->q);
-}
 
 /* What a blocking pread/pwrite (read/write where there is no offset) gives. */
 long kaio_sync_io(struct kaio_req *r)
@@ -214,6 +191,54 @@ static int probe_short_locked(struct kaio_req *r, long res)
 	eng.in_kernel--;
 	advance(r, res);
 	requeue_locked(r, KAIO_QUEUED);
+	return 1;
+}
+
+/*
+ * A probing read failed (-EAGAIN, a refusal, an error): learn what the fd
+ * really is and send the read again the way its kind needs (queued, or
+ * behind its earlier siblings). 0 when there is nothing to retry (the fd is
+ * gone, no memory): the caller reports err.
+ */
+int kaio_probe_failed_locked(struct kaio_req *r, long err)
+{
+	struct fdinfo f = { 0 };
+	struct stat st;
+
+	r->probe = 0;
+	r->iocb.aio_rw_flags = 0;
+	eng.st.reprobe++;
+	if (fstat(r->fd, &st) < 0)
+		return 0;
+	kaio_fd_classify_stat(r->fd, &st, &f);
+	kaio_fd_learn(r->fd, f.kind == KAIO_FILE);
+	if (f.kind == KAIO_FILE) {
+		if (err == -EAGAIN)
+			kaio_fd_cool(r->fd);
+		goto requeue;
+	}
+	kaio_debug("fd %d is no longer a regular file: served as a stream", r->fd);
+	if (!r->pw && !(r->pw = kaio_pollw_get()))
+		return 0;
+	r->kind = KAIO_STREAM;
+	r->nonblock = f.nonblock;
+	r->unpollable = f.unpollable;
+	r->chardev = f.chardev;
+	if (f.seekless)
+		r->iocb.u.c.offset = 0;
+	if (!f.nonblock)
+		r->iocb.aio_rw_flags = RWF_NOWAIT;
+	/* Its siblings sent as probes too must keep their call order now. */
+	r->wait_op = r->op;
+	r->wait = kaio_count_earlier_locked(r);
+	if (r->wait) {
+		r->state = KAIO_BARRIER;
+		kaio_list_add_tail(&eng.barriers, &r->q);
+		return 1;
+	}
+requeue:
+	r->state = KAIO_QUEUED;
+	kaio_list_add_tail(&eng.pending, &r->q);
 	return 1;
 }
 
