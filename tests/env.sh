@@ -15,8 +15,9 @@
 #   - KAIO_QUEUE_DEPTH, KAIO_STATS, KAIO_DEBUG, KAIO_FALLBACK with bad
 #     values: exactly one "kaio: ignoring NAME=..." line, the default used,
 #     the program still right; good values: taken (KAIO_STATS shows depth=);
-#     an empty value reads as unset; a value holding a newline, a carriage return or a terminal escape
-#     still gives one warning line of printable text;
+#     an empty value reads as unset; a value holding a newline, a carriage
+#     return or a terminal escape still gives one warning line of printable
+#     text;
 #   - KAIO_STATS=1: one "kaio: kernel=..." line at exit, with every field;
 #   - KAIO_DEBUG=1: only "kaio:" lines;
 #   - no kernel AIO (a seccomp filter makes io_setup fail ENOSYS / EPERM;
