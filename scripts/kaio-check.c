@@ -132,7 +132,7 @@ struct probe {
 /* Runs fn in a child; 0, or the signal that killed the child. */
 static int in_child(void (*fn)(struct probe *, unsigned), unsigned arg, struct probe *out)
 {
-	int fd[2], status;
+	int fd[2], status = 0;
 	pid_t pid;
 
 	memset(out, 0, sizeof *out);
@@ -599,7 +599,7 @@ static int own_interp(char *buf, size_t len)
 /* POSIX AIO names imported by the libraries ld.so loads for prog. */
 static int libs_imports(const char *interp, const char *prog, unsigned *names, char *from, size_t len)
 {
-	int fd[2], status;
+	int fd[2], status = 0;
 	char line[1024];
 	pid_t pid;
 	FILE *f;
