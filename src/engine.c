@@ -141,15 +141,20 @@ static void stats_report(void)
 	struct kaio_stats st;
 
 	kaio_stats_get(&st);
+	if (!st.depth && !st.ctx_error && !st.kernel && !st.foreign && !st.sync_mode &&
+	    !st.sync_fallback) {
+		kaio_say("pid=%d: loaded, no POSIX AIO request", (int)getpid());
+		return;
+	}
 	kaio_say("kernel=%lu poll=%lu pollfirst=%lu sync_fallback=%lu sync_mode=%lu "
 		 "glibc=%lu queued=%lu cancelled=%lu reprobe=%lu peak_inflight=%lu io_submit=%lu "
 		 "io_getevents=%lu ring_reaped=%lu depth=%u ctx_error=%s notifier=%lu "
-		 "lock_max_us=%lu",
+		 "lock_max_us=%lu pid=%d",
 		 st.kernel, st.polls, st.pollfirst, st.sync_fallback, st.sync_mode,
 		 st.foreign, st.queued, st.cancelled, st.reprobe, st.peak_inflight, st.io_submit,
 		 st.io_getevents, st.ring_reaped, st.depth,
 		 st.ctx_error ? strerrorname_np(-st.ctx_error) : "0", st.notifier_started,
-		 (st.lock_max_ns + 999) / 1000);
+		 (st.lock_max_ns + 999) / 1000, (int)getpid());
 }
 
 long kaio_now_ns(void)
@@ -176,6 +181,15 @@ static void engine_init(void)
 	if (kaio_config.stats)
 		atexit(stats_report);
 	eng.timed = kaio_config.stats;
+}
+
+/* KAIO_STATS at load: a process that never calls POSIX AIO reports too. */
+void kaio_engine_load(void)
+{
+	const char *s = secure_getenv("KAIO_STATS");
+
+	if (s && *s)
+		pthread_once(&init_once, engine_init);
 }
 
 void kaio_engine_enter(void)
@@ -265,6 +279,7 @@ static void forget_all(void)
 		close(eng.efd);	/* the child's copy: the parent's counter is its own */
 	eng.efd = -1;
 	eng.ctx_err = 0;
+	memset(&eng.st, 0, sizeof eng.st);	/* the child counts its own requests */
 	eng.in_kernel = eng.nlive = 0;
 	eng.wissuing = eng.issuing = 0;
 	kaio_list_init(&eng.syncq);

@@ -1,8 +1,8 @@
 /*
  * KAIO_* environment variables, read once with secure_getenv (a set-uid
- * program cannot be steered by its caller). Parsing is strict: a bad value
- * gets one "kaio:" warning and the default. Diagnostics go to stderr with
- * write(2): no stdio, so they are safe anywhere.
+ * program cannot be steered by its caller). An empty value is unset.
+ * Parsing is strict: a bad value gets one "kaio:" warning and the default.
+ * Diagnostics go to stderr with write(2): no stdio, so they are safe anywhere.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -67,7 +67,7 @@ static unsigned env_uint(const char *name, unsigned def, unsigned min, unsigned 
 	unsigned long v = 0;
 	const char *p;
 
-	if (!s)
+	if (!s || !*s)
 		return def;
 	for (p = s; *p >= '0' && *p <= '9' && v <= max; p++)
 		v = v * 10 + (unsigned)(*p - '0');
@@ -85,7 +85,7 @@ static int env_word(const char *name, const char *const words[], int n, int def)
 {
 	const char *s = secure_getenv(name);
 
-	if (!s)
+	if (!s || !*s)
 		return def;
 	for (int i = 0; i < n; i++)
 		if (!strcmp(s, words[i]))

@@ -68,6 +68,8 @@ struct kaio_config {
 };
 extern struct kaio_config kaio_config;
 void kaio_config_load(void);
+/* Called at load: with KAIO_STATS set, reads the configuration and registers the report. */
+void kaio_engine_load(void);
 void kaio_debug_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* KAIO_DEBUG=1: each unusual path says why, the first time it is taken. */
 #define kaio_debug(...)                                                        \

@@ -15,8 +15,9 @@
 #   - KAIO_QUEUE_DEPTH, KAIO_STATS, KAIO_DEBUG, KAIO_FALLBACK with bad
 #     values: exactly one "kaio: ignoring NAME=..." line, the default used,
 #     the program still right; good values: taken (KAIO_STATS shows depth=);
-#     a value holding a newline, a carriage return or a terminal escape
-#     still gives one warning line of printable text;
+#     an empty value reads as unset; a value holding a newline, a carriage
+#     return or a terminal escape still gives one warning line of printable
+#     text;
 #   - KAIO_STATS=1: one "kaio: kernel=..." line at exit, with every field;
 #   - KAIO_DEBUG=1: only "kaio:" lines;
 #   - no kernel AIO (a seccomp filter makes io_setup fail ENOSYS / EPERM;
@@ -219,19 +220,19 @@ check "no KAIO_*: fallback_seccomp none, stderr empty" fallback_seccomp none
 # --- 2. bad and good values -------------------------------------------------
 expect_err=err_one_warning
 warn_var=KAIO_QUEUE_DEPTH
-for v in abc 0 65537 '' -1 ' 8' '8 ' 0x10 1e3 4294967297 99999999999999999999 '+8' '８'; do
+for v in abc 0 65537 -1 ' 8' '8 ' 0x10 1e3 4294967297 99999999999999999999 '+8' '８'; do
 	envs=("KAIO_QUEUE_DEPTH=$v")
 	check "KAIO_QUEUE_DEPTH='$v': one warning, default used" rw_basic
 done
 for var in KAIO_STATS KAIO_DEBUG; do
 	warn_var=$var
-	for v in 2 yes true on '' -1 ' 1' 01x 10; do
+	for v in 2 yes true on -1 ' 1' 01x 10; do
 		envs=("$var=$v")
 		check "$var='$v': one warning" rw_basic
 	done
 done
 warn_var=KAIO_FALLBACK
-for v in bogus '' GLIBC 'sync ' ' error' glib syncx 0 1; do
+for v in bogus GLIBC 'sync ' ' error' glib syncx 0 1; do
 	envs=("KAIO_FALLBACK=$v")
 	check "KAIO_FALLBACK='$v': one warning" rw_basic
 done
@@ -307,6 +308,9 @@ for v in glibc sync error; do
 done
 envs=("KAIO_STATS=0" "KAIO_DEBUG=0")
 check "KAIO_STATS=0 KAIO_DEBUG=0: stderr empty" special_files
+# an empty value is unset: no warning, the default
+envs=("KAIO_QUEUE_DEPTH=" "KAIO_STATS=" "KAIO_DEBUG=" "KAIO_FALLBACK=")
+check "every KAIO_* empty: read as unset, stderr empty" rw_basic
 
 # --- 3. KAIO_STATS, KAIO_DEBUG -----------------------------------------------
 expect_err=err_stats
@@ -476,6 +480,7 @@ rand_value() {
 # valid_value VAR: whether kaio must accept $val for VAR
 valid_value() {
 	local v=$val
+	[ -z "$v" ] && return 0	# empty reads as unset
 	case $1 in
 	KAIO_FALLBACK) [ "$v" = glibc ] || [ "$v" = sync ] || [ "$v" = error ] ;;
 	*)
