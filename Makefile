@@ -76,7 +76,7 @@ bench bench-full:
 _all: $(B)/libkaio.so $(B)/kaio $(B)/runstat
 
 $(B)/libkaio.so: $(LIB_OBJ) preload/kaio.map
-	$(CC) $(CFLAGS) $(LIB_LD) -o $@ $(LIB_OBJ) -laio $(GLIB_LD) -ldl -lpthread $(LDFLAGS)
+	$(CC) $(CFLAGS) $(LIB_LD) -o $@ $(LIB_OBJ) -laio -luring $(GLIB_LD) -ldl -lpthread $(LDFLAGS)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -99,7 +99,7 @@ $(B)/san/%.o: %.c
 $(B)/unit/%: tests/unit/%.c $(ENG_SAN)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) -Isrc $(GLIB_CF) -o $@ $< $(ENG_SAN) \
-		$(foreach w,$(WRAPS),-Wl,--wrap=$(w)) -laio -lcmocka $(GLIB_LD) -lpthread $(LDFLAGS)
+		$(foreach w,$(WRAPS),-Wl,--wrap=$(w)) -laio -luring -lcmocka $(GLIB_LD) -lpthread $(LDFLAGS)
 
 # Test programs know nothing of kaio: plain POSIX AIO, built as users build.
 $(B)/prog/%: tests/prog/%.c tests/prog/common.h
@@ -121,7 +121,7 @@ $(B)/tsan/%.o: %.c
 $(B)/tsan/unit/%: tests/unit/%.c $(ENG_TSAN)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(TSAN) -Isrc $(GLIB_CF) -o $@ $< $(ENG_TSAN) \
-		$(foreach w,$(WRAPS),-Wl,--wrap=$(w)) -laio -lcmocka $(GLIB_LD) -lpthread $(LDFLAGS)
+		$(foreach w,$(WRAPS),-Wl,--wrap=$(w)) -laio -luring -lcmocka $(GLIB_LD) -lpthread $(LDFLAGS)
 
 unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)

@@ -6,11 +6,11 @@
 set -euo pipefail
 
 case "${1-}" in
-build) pkgs=(gcc make pkg-config libaio-dev libglib2.0-dev) ;;
-full)  pkgs=(gcc make pkg-config libaio-dev libglib2.0-dev libcmocka-dev fio strace valgrind) ;;
-soak)  pkgs=(gcc make pkg-config libaio-dev libglib2.0-dev fio valgrind python3) ;;
-lint)  pkgs=(pkg-config libaio-dev libglib2.0-dev cppcheck clang-tidy) ;;
-bench) pkgs=(gcc make pkg-config libaio-dev libglib2.0-dev fio gnuplot-nox) ;;
+build) pkgs=(gcc make pkg-config libaio-dev liburing-dev libglib2.0-dev) ;;
+full)  pkgs=(gcc make pkg-config libaio-dev liburing-dev libglib2.0-dev libcmocka-dev fio strace valgrind) ;;
+soak)  pkgs=(gcc make pkg-config libaio-dev liburing-dev libglib2.0-dev fio valgrind python3) ;;
+lint)  pkgs=(pkg-config libaio-dev liburing-dev libglib2.0-dev cppcheck clang-tidy) ;;
+bench) pkgs=(gcc make pkg-config libaio-dev liburing-dev libglib2.0-dev fio gnuplot-nox) ;;
 *)     echo "usage: $0 build|full|bench|soak|lint" >&2; exit 2 ;;
 esac
 
