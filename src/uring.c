@@ -112,6 +112,9 @@ static int probe_filtered(int efd)
 		long fd;
 		int e = 0;
 
+		/* A program's SIGSYS handler would make a trapped call look
+		 * like it worked (it returns its own number): die instead. */
+		signal(SIGSYS, SIG_DFL);
 		memset(&p, 0, sizeof p);
 		fd = syscall(SYS_io_uring_setup, 1, &p);
 		if (fd < 0 ||
@@ -160,7 +163,7 @@ static int ring_setup(unsigned depth, int efd)
 	 * its buffered reads less proven: not worth it. */
 	if (!(p.features & IORING_FEAT_NATIVE_WORKERS)) {
 		close(fd);
-		return refuse(-ENOTSUP, "old_kernel");
+		return refuse(-EOPNOTSUPP, "old_kernel");
 	}
 	fd = kaio_fd_high(fd);
 	r = io_uring_queue_mmap(fd, &p, &u.ring);
@@ -197,7 +200,7 @@ int kaio_uring_get(unsigned depth, int efd)
 	if (efd < 0)
 		return -EBADF;
 	if (kaio_config.uring == KAIO_URING_NEVER)
-		return refuse(-ENOTSUP, "off");
+		return refuse(-EOPNOTSUPP, "off");
 	r = probe_filtered(efd);
 	return r < 0 ? r : ring_setup(depth ? depth : 1, efd);
 }

@@ -9,7 +9,7 @@
 /*
  * The ring, made on first call (depth SQ entries, rounded up to a power of
  * two, at most 32768) with efd registered: its completions bump efd. 0, or
- * the first failure, remembered: -ENOTSUP (KAIO_URING=0, or a kernel
+ * the first failure, remembered: -EOPNOTSUPP (KAIO_URING=0, or a kernel
  * before 5.12), -ENOSYS (no io_uring, or a seccomp filter answers it with
  * SIGSYS), -EPERM (a filter, or kernel.io_uring_disabled), ... -EBADF for
  * efd < 0 is not remembered.

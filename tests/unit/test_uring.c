@@ -494,7 +494,7 @@ static void test_busy(void **state)
 	assert_null(st.why);
 }
 
-/* KAIO_URING=0 in a fresh child: refused with -ENOTSUP, "off", no ring made. */
+/* KAIO_URING=0 in a fresh child: refused with -EOPNOTSUPP, "off", no ring made. */
 static void test_off(void **state)
 {
 	int status;
@@ -510,10 +510,10 @@ static void test_off(void **state)
 		child_start();
 		kaio_uring_forget();
 		kaio_config.uring = KAIO_URING_NEVER;
-		if (kaio_uring_get(8, efd) != -ENOTSUP || kaio_uring_get(8, efd) != -ENOTSUP)
+		if (kaio_uring_get(8, efd) != -EOPNOTSUPP || kaio_uring_get(8, efd) != -EOPNOTSUPP)
 			_exit(2);
 		kaio_uring_stats_get(&st);
-		if (st.err != -ENOTSUP || !st.why || strcmp(st.why, "off") || st.entries)
+		if (st.err != -EOPNOTSUPP || !st.why || strcmp(st.why, "off") || st.entries)
 			_exit(3);
 		_exit(ring_fds(fds, 8) == 0 ? 0 : 4);
 	}
