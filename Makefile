@@ -101,6 +101,11 @@ $(B)/unit/%: tests/unit/%.c $(ENG_SAN)
 	$(CC) $(CFLAGS) $(SAN) -Isrc $(GLIB_CF) -o $@ $< $(ENG_SAN) \
 		$(foreach w,$(WRAPS),-Wl,--wrap=$(w)) -laio -luring -lcmocka $(GLIB_LD) -lpthread $(LDFLAGS)
 
+# io_uring refused (tests/uring.sh): the engine's objects under seccomp filters.
+$(B)/uring/%: tests/uring/%.c $(ENG_SAN)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -Isrc $(GLIB_CF) -o $@ $< $(ENG_SAN) -laio -luring $(GLIB_LD) -lpthread $(LDFLAGS)
+
 # Test programs know nothing of kaio: plain POSIX AIO, built as users build.
 $(B)/prog/%: tests/prog/%.c tests/prog/common.h
 	@mkdir -p $(@D)
@@ -134,7 +139,7 @@ $(B)/alloc/loop: tests/alloc/loop.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
-_check: _all $(UNIT_BIN) $(PROG_BIN) $(DIFF_BIN) $(FAULT_BIN) $(TSAN_BIN) $(B)/alloc/count.so $(B)/alloc/loop
+_check: _all $(UNIT_BIN) $(PROG_BIN) $(DIFF_BIN) $(FAULT_BIN) $(TSAN_BIN) $(B)/alloc/count.so $(B)/alloc/loop $(B)/uring/refuse
 	@tests/check.sh $(B) $(UNIT_BIN)
 
 _demo: _all

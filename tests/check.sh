@@ -12,6 +12,7 @@ suites=(
 	"tests/prog/run.sh $build/libkaio.so $build/prog"
 	"tests/wrapper.sh $build/kaio $build/libkaio.so"
 	"tests/env.sh $build/libkaio.so $build/prog"
+	"tests/uring.sh $build/uring/refuse"
 	"tests/alloc.sh $build/libkaio.so $build/alloc/count.so $build/alloc/loop"
 	"tests/fio.sh $build/kaio"
 	"tests/fault.sh $build/libkaio.so $build/fault"
