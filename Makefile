@@ -79,7 +79,7 @@ bench bench-full:
 _all: $(B)/libkaio.so $(B)/kaio $(B)/kaio-check $(B)/runstat
 
 $(B)/libkaio.so: $(LIB_OBJ) preload/kaio.map
-	$(CC) $(CFLAGS) $(LIB_LD) -o $@ $(LIB_OBJ) -laio $(GLIB_LD) -ldl -lpthread $(LDFLAGS)
+	$(CC) $(CFLAGS) $(LIB_LD) -o $@ $(LIB_OBJ) -laio -luring $(GLIB_LD) -ldl -lpthread $(LDFLAGS)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -106,7 +106,12 @@ $(B)/san/%.o: %.c
 $(B)/unit/%: tests/unit/%.c $(ENG_SAN)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) -Isrc $(GLIB_CF) -o $@ $< $(ENG_SAN) \
-		$(foreach w,$(WRAPS),-Wl,--wrap=$(w)) -laio -lcmocka $(GLIB_LD) -lpthread $(LDFLAGS)
+		$(foreach w,$(WRAPS),-Wl,--wrap=$(w)) -laio -luring -lcmocka $(GLIB_LD) -lpthread $(LDFLAGS)
+
+# io_uring refused (tests/uring.sh): the engine's objects under seccomp filters.
+$(B)/uring/%: tests/uring/%.c $(ENG_SAN)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -Isrc $(GLIB_CF) -o $@ $< $(ENG_SAN) -laio -luring $(GLIB_LD) -lpthread $(LDFLAGS)
 
 # Test programs know nothing of kaio: plain POSIX AIO, built as users build.
 $(B)/prog/%: tests/prog/%.c tests/prog/common.h
@@ -128,7 +133,7 @@ $(B)/tsan/%.o: %.c
 $(B)/tsan/unit/%: tests/unit/%.c $(ENG_TSAN)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(TSAN) -Isrc $(GLIB_CF) -o $@ $< $(ENG_TSAN) \
-		$(foreach w,$(WRAPS),-Wl,--wrap=$(w)) -laio -lcmocka $(GLIB_LD) -lpthread $(LDFLAGS)
+		$(foreach w,$(WRAPS),-Wl,--wrap=$(w)) -laio -luring -lcmocka $(GLIB_LD) -lpthread $(LDFLAGS)
 
 unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
@@ -141,7 +146,7 @@ $(B)/alloc/loop: tests/alloc/loop.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
-_check: _all $(UNIT_BIN) $(PROG_BIN) $(DIFF_BIN) $(FAULT_BIN) $(TSAN_BIN) $(B)/alloc/count.so $(B)/alloc/loop
+_check: _all $(UNIT_BIN) $(PROG_BIN) $(DIFF_BIN) $(FAULT_BIN) $(TSAN_BIN) $(B)/alloc/count.so $(B)/alloc/loop $(B)/uring/refuse
 	@tests/check.sh $(B) $(UNIT_BIN)
 
 _demo: _all

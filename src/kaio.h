@@ -60,11 +60,14 @@ void kaio_stats_get(struct kaio_stats *st);
 
 /* Configuration from the environment (env.c). */
 enum kaio_fallback { KAIO_FALLBACK_GLIBC, KAIO_FALLBACK_SYNC, KAIO_FALLBACK_ERROR };
+/* KAIO_URING: 0 never, 1 required (warn when unavailable), auto (default). */
+enum kaio_uring_mode { KAIO_URING_NEVER, KAIO_URING_REQUIRED, KAIO_URING_AUTO };
 
 struct kaio_config {
 	unsigned queue_depth;
 	int stats, debug;
 	enum kaio_fallback fallback;	/* when there is no kernel AIO */
+	enum kaio_uring_mode uring;
 };
 extern struct kaio_config kaio_config;
 void kaio_config_load(void);

@@ -15,6 +15,7 @@ suites=(
 	"tests/kcheck.sh $build/kaio $build/libkaio.so $build/prog"
 	"tests/deb.sh $build $build/prog"
 	"tests/env.sh $build/libkaio.so $build/prog"
+	"tests/uring.sh $build/uring/refuse"
 	"tests/alloc.sh $build/libkaio.so $build/alloc/count.so $build/alloc/loop"
 	"tests/fio.sh $build/kaio"
 	"tests/fault.sh $build/libkaio.so $build/fault"
