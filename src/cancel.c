@@ -14,7 +14,7 @@
  */
 static int cancel_one_locked(struct kaio_req *r)
 {
-	if (r->state == KAIO_SUBMITTED || r->state == KAIO_SYNCING)
+	if (r->state == KAIO_SUBMITTED || r->state == KAIO_SYNCING || r->state == KAIO_URING)
 		return AIO_NOTCANCELED;
 	if (r->state == KAIO_POLLING)
 		kaio_poll_cancel_locked(r);
@@ -60,7 +60,7 @@ int kaio_cancel(int fd, struct aiocb *cb)
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &state);
 	eng.cancel_waits++;
 	for (int i = 0; i < 100 && settling_locked(fd, cb); i++)
-		kaio_wait_step(1000000, 0);
+		kaio_wait_step(1000000, 0, PTHREAD_CANCEL_DISABLE);
 	eng.cancel_waits--;
 	pthread_setcancelstate(state, NULL);
 	if (!eng.reaper)

@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "uring.h"
 
 struct kaio_engine eng = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -139,8 +140,10 @@ static void atfork_child(void)
 static void stats_report(void)
 {
 	struct kaio_stats st;
+	struct kaio_uring_stats us;
 
 	kaio_stats_get(&st);
+	kaio_uring_stats_get(&us);
 	if (!st.depth && !st.ctx_error && !st.kernel && !st.foreign && !st.sync_mode &&
 	    !st.sync_fallback) {
 		kaio_say("pid=%d: loaded, no POSIX AIO request", (int)getpid());
@@ -149,12 +152,12 @@ static void stats_report(void)
 	kaio_say("kernel=%lu poll=%lu pollfirst=%lu sync_fallback=%lu sync_mode=%lu "
 		 "glibc=%lu queued=%lu cancelled=%lu reprobe=%lu peak_inflight=%lu io_submit=%lu "
 		 "io_getevents=%lu ring_reaped=%lu depth=%u ctx_error=%s notifier=%lu "
-		 "lock_max_us=%lu pid=%d",
+		 "lock_max_us=%lu uring=%lu uring_error=%s pid=%d",
 		 st.kernel, st.polls, st.pollfirst, st.sync_fallback, st.sync_mode,
 		 st.foreign, st.queued, st.cancelled, st.reprobe, st.peak_inflight, st.io_submit,
 		 st.io_getevents, st.ring_reaped, st.depth,
 		 st.ctx_error ? strerrorname_np(-st.ctx_error) : "0", st.notifier_started,
-		 (st.lock_max_ns + 999) / 1000, (int)getpid());
+		 (st.lock_max_ns + 999) / 1000, us.reads, us.why ? us.why : "0", (int)getpid());
 }
 
 long kaio_now_ns(void)
@@ -282,6 +285,9 @@ static void forget_all(void)
 	memset(&eng.st, 0, sizeof eng.st);	/* the child counts its own requests */
 	eng.in_kernel = eng.nlive = 0;
 	eng.wissuing = eng.issuing = 0;
+	eng.in_uring = 0;
+	eng.uring_queued = 0;
+	kaio_uring_forget();
 	kaio_list_init(&eng.syncq);
 	eng.reaper = 0;
 	eng.waiters = 0;
@@ -323,6 +329,11 @@ void kaio_notify_wake_locked(void)
 
 	eng.notes_new = 0;
 	if (eng.reaper == 2 && !eng.kicking && eng.kick_fd >= 0 && eng.ctx) {
+		/* It may sleep on the eventfd (wait.c): the kick bumps it too. */
+		if (eng.efd >= 0)
+			io_set_eventfd(kick, eng.efd);
+		else
+			kick->u.c.flags &= ~(1u << 0);	/* IOCB_FLAG_RESFD */
 		eng.kicking = io_submit(eng.ctx, 1, &kick) == 1;
 		eng.in_kernel += eng.kicking;
 		return;
@@ -363,6 +374,8 @@ void kaio_req_complete(struct kaio_req *r, long res)
 		eng.in_kernel--;
 	if (r->state == KAIO_POLLQ)
 		eng.polls--;
+	if (r->state == KAIO_URING)
+		eng.in_uring--;
 	r->state = KAIO_DONE;
 	eng.nlive--;
 	kaio_list_del(&r->live);

@@ -22,13 +22,14 @@
  * A request is in flight while its state is below KAIO_DONE.
  * BARRIER: waits for earlier requests (eng.barriers). SUBMITTED: the I/O is in
  * the kernel, or on its way there in another thread's io_submit (issuer set);
- * POLLING: the poll is. SYNCQ: waits on eng.syncq for a thread to do its I/O
+ * POLLING: the poll is. URING: a buffered read kernel AIO would have
+ * blocked on is on the io_uring ring (uring.c). SYNCQ: waits on eng.syncq for a thread to do its I/O
  * with a plain syscall; SYNCING: a thread does it now, without the lock
  * (issue.c). DONE: result published.
  */
 enum kaio_state {
 	KAIO_QUEUED, KAIO_POLLQ, KAIO_BARRIER, KAIO_SUBMITTED, KAIO_POLLING,
-	KAIO_UNPOLLED, KAIO_SYNCQ, KAIO_SYNCING, KAIO_DONE, KAIO_IDLE
+	KAIO_UNPOLLED, KAIO_URING, KAIO_SYNCQ, KAIO_SYNCING, KAIO_DONE, KAIO_IDLE
 };
 
 #define UNPOLLED_MS 10
@@ -100,6 +101,8 @@ struct kaio_engine {
 	int ctx_err;		/* 0: not tried yet or ready; <0: io_setup's error */
 	io_context_t ctx;
 	unsigned depth, in_kernel, nlive;
+	unsigned in_uring;	/* reads on the io_uring ring */
+	int uring_queued;	/* reads queued there, not sent yet */
 	unsigned wissuing;	/* writes being issued without the lock (issue.c) */
 	unsigned issuing;	/* batches being issued */
 	unsigned cancel_waits;	/* aio_cancel calls waiting for them */
@@ -244,9 +247,12 @@ void kaio_waiters_wake(void);
 /*
  * Sleeps once for at most left_ns (LONG_MAX: no limit), as the reaper in
  * io_getevents or as a futex waiter; lock held before and after. 0, or
- * -EINTR when a signal handler ran. A cancellation point.
+ * -EINTR when a signal handler ran. The sleep is a cancellation point when
+ * cs is PTHREAD_CANCEL_ENABLE; cancellation is disabled in the thread
+ * before and after it (close, read and poll under the lock must not act on
+ * a pending cancel: the thread would leave holding the lock).
  */
-int kaio_wait_step(long left_ns, int role);
+int kaio_wait_step(long left_ns, int role, int cs);
 /* Without the lock: one (all = 0) or every (all = 1) listed request. */
 int kaio_wait(const struct aiocb *const list[], int nent, int all,
 	      const struct timespec *timeout);
@@ -273,6 +279,8 @@ static inline void kaio_lio_queue_locked(struct kaio_lio *lio)
 struct fdinfo {
 	int err;
 	unsigned char kind, nonblock, seekless, probe, unpollable, chardev;
+	unsigned char cold;	/* a read on a file whose probes miss the cache */
+	struct stat st;		/* when cold */
 };
 void kaio_fd_classify(const struct aiocb *cb, enum kaio_op op, struct fdinfo *f);
 void kaio_fd_classify_stat(int fd, const struct stat *st, struct fdinfo *f);
@@ -287,6 +295,8 @@ long kaio_pollfirst_io(struct kaio_req *r, int *again);
 void kaio_poll_queue_locked(struct kaio_req *r);
 void kaio_req_event_locked(struct kaio_req *r, long res);
 void kaio_poll_event_locked(struct kaio_pollw *w, long res);
+void kaio_uring_event_locked(struct kaio_req *r, long res);
+int kaio_uring_take_locked(struct kaio_req *r, const struct stat *st);
 int kaio_stream_refused_locked(struct kaio_req *r, int err);
 int kaio_probe_failed_locked(struct kaio_req *r, long err);
 void kaio_poll_cancel_locked(struct kaio_req *r);

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,7 +25,8 @@
  * answers -EAGAIN (or refuses it) rather than block the caller, and the
  * request is classified again (kaio_probe_failed_locked). A fd whose probing
  * reads keep failing with EAGAIN (uncached buffered reads) cools down for
- * FD_COOLDOWN reads with fstat. Per fd: 0 unknown, 1 probe, >1 cooling.
+ * FD_COOLDOWN reads with fstat, sent straight to io_uring where it serves
+ * them (stream.c), then probes again. Per fd: 0 unknown, 1 probe, >1 cooling.
  */
 #define FD_CACHED 4096
 #define FD_COOLDOWN 64
@@ -76,12 +78,13 @@ void kaio_fd_classify_stat(int fd, const struct stat *st, struct fdinfo *f)
 void kaio_fd_classify(const struct aiocb *cb, enum kaio_op op, struct fdinfo *f)
 {
 	unsigned char *slot = fd_slot(cb->aio_fildes);
+	unsigned char v = slot ? __atomic_load_n(slot, __ATOMIC_RELAXED) : 0;
 	struct stat st;
 
-	memset(f, 0, sizeof *f);
+	memset(f, 0, offsetof(struct fdinfo, st));
 	if ((op == KAIO_READ || op == KAIO_WRITE) && cb->aio_offset < 0)
 		f->err = EINVAL;
-	if (op == KAIO_READ && slot && __atomic_load_n(slot, __ATOMIC_RELAXED) == 1) {
+	if (op == KAIO_READ && v == 1) {
 		f->probe = 1;
 		return;
 	}
@@ -92,6 +95,10 @@ void kaio_fd_classify(const struct aiocb *cb, enum kaio_op op, struct fdinfo *f)
 	}
 	kaio_fd_classify_stat(cb->aio_fildes, &st, f);
 	kaio_fd_learn(cb->aio_fildes, f->kind == KAIO_FILE);
+	if (op == KAIO_READ && v > 1 && f->kind == KAIO_FILE) {
+		f->cold = 1;
+		f->st = st;
+	}
 }
 
 /* Live requests on r's fd of kind r->wait_op made before r: a barrier's count. */

@@ -23,6 +23,10 @@
  * in call order: a write on a fd another batch is issuing a write on waits
  * for that batch if the fd is O_APPEND (asked with fcntl only then).
  *
+ * Reads that kernel AIO would block on wait on io_uring (stream.c): their
+ * SQEs are made visible to the kernel under the lock and sent with
+ * io_uring_enter without it, with the batch.
+ *
  * Lock: eng.lock held on entry and on return, dropped while issuing.
  */
 #include <errno.h>
@@ -31,6 +35,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "uring.h"
 
 #define BATCH_MAX 64
 
@@ -182,18 +187,26 @@ void kaio_pending_submit(void)
 	int again[BATCH_MAX];
 
 	for (;;) {
-		int k = 0, more = 1, guard = 0, nsync;
+		int k = 0, more = 1, guard = 0, nsync, ku = 0;
+		unsigned nu = 0;
 		sigset_t old;
 
-		if (kaio_list_empty(&eng.pending) && kaio_list_empty(&eng.syncq))
+		/* Reads that went to io_uring (stream.c) are sent with the rest. */
+		if (eng.uring_queued) {
+			eng.uring_queued = 0;
+			nu = kaio_uring_flush();
+		}
+		if (!nu && kaio_list_empty(&eng.pending) && kaio_list_empty(&eng.syncq))
 			return;
 		take_locked(&b);
 		nsync = b.nsync;	/* b escapes as the issuer: keep a copy */
-		if (!b.n && !nsync)
+		if (!b.n && !nsync && !nu)
 			return;
 		eng.wissuing += (unsigned)b.writes;
 		eng.issuing++;
 		kaio_unlock();
+		if (nu)
+			ku = kaio_uring_enter(nu);
 		if (b.n) {
 			if (b.pipes)
 				guard = kaio_sigpipe_block(&old);
@@ -206,6 +219,10 @@ void kaio_pending_submit(void)
 		kaio_lock();
 		eng.issuing--;
 		eng.wissuing -= (unsigned)b.writes;
+		if (nu && kaio_uring_entered(nu, ku) < 0) {
+			eng.uring_queued = 1;	/* again on the next look, not now */
+			more = 0;
+		}
 		if (b.n) {
 			eng.st.io_submit++;
 			more = settle_locked(&b, k);
@@ -226,6 +243,8 @@ void kaio_pending_submit(void)
 			kaio_waiters_wake();
 		if (!more && kaio_list_empty(&eng.syncq))
 			return;
+		if (!b.n && !nsync)
+			return;	/* only io_uring's reads were sent */
 	}
 }
 

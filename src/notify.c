@@ -158,9 +158,9 @@ static void *notifier_main(void *arg)
 		} else if (eng.owed) {
 			lingering = 0;
 			if (kaio_list_empty(&eng.unpolled)) {
-				kaio_wait_step(BACKSTOP_NS, 2);
+				kaio_wait_step(BACKSTOP_NS, 2, PTHREAD_CANCEL_DISABLE);
 			} else {
-				kaio_wait_step(UNPOLLED_MS * 1000000L, 2);
+				kaio_wait_step(UNPOLLED_MS * 1000000L, 2, PTHREAD_CANCEL_DISABLE);
 				kaio_unpolled_check_locked();
 				kaio_pending_submit();
 			}
@@ -168,7 +168,7 @@ static void *notifier_main(void *arg)
 			lingering = 1;
 			clock_gettime(CLOCK_MONOTONIC, &idle);
 		} else if (ns_since(&idle) < LINGER_NS) {
-			kaio_wait_step(LINGER_NS - ns_since(&idle), 2);
+			kaio_wait_step(LINGER_NS - ns_since(&idle), 2, PTHREAD_CANCEL_DISABLE);
 		} else {
 			break;
 		}

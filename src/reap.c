@@ -4,7 +4,8 @@
  *
  * Only one thread consumes kernel events at a time: under the lock from the
  * user-space ring (here), or as the reaper in io_getevents without the lock
- * (wait.c). Each event goes to the rules of its request (stream.c); what
+ * (wait.c). The io_uring ring's completions (uring.c) are reaped here too.
+ * Each event goes to the rules of its request (stream.c); what
  * they queue again is issued right away (issue.c).
  *
  * aio_error and aio_return read the aiocb without the lock and only
@@ -14,6 +15,7 @@
 #include <errno.h>
 
 #include "engine.h"
+#include "uring.h"
 
 void kaio_events_handle(const struct io_event *ev, int n)
 {
@@ -31,23 +33,39 @@ void kaio_events_handle(const struct io_event *ev, int n)
 	}
 }
 
-/* Reaps the user-space ring. Lock held, no reaper active. */
+/* The io_uring ring's completions (uring.c), as kernel AIO's. */
+static int uring_reap_locked(void)
+{
+	void *tag[EVENTS_MAX];
+	long res[EVENTS_MAX];
+	int n, total = 0;
+
+	do {
+		n = kaio_uring_reap(tag, res, EVENTS_MAX);
+		for (int i = 0; i < n; i++)
+			kaio_uring_event_locked(tag[i], res[i]);
+		total += n;
+	} while (n == EVENTS_MAX);
+	return total;
+}
+
+/* Reaps the user-space rings. Lock held, no reaper active. */
 int kaio_events_reap(void)
 {
 	struct io_event ev[EVENTS_MAX];
-	int n, total = 0;
+	int n, total = eng.in_uring ? uring_reap_locked() : 0;
 
-	if (!eng.ctx || !eng.in_kernel)
-		return 0;
-	do {
+	while (eng.ctx && eng.in_kernel) {
 		n = kaio_ring_reap(eng.ctx, ev, EVENTS_MAX);
 		if (n <= 0)
 			break;
 		kaio_events_handle(ev, n);
+		eng.st.ring_reaped += (unsigned)n;
 		total += n;
-	} while (n == EVENTS_MAX);
+		if (n < EVENTS_MAX)
+			break;
+	}
 	if (total) {
-		eng.st.ring_reaped += total;
 		kaio_pending_submit();
 		kaio_waiters_wake();
 	}
@@ -58,7 +76,7 @@ int kaio_poll(void)
 {
 	int n = 0;
 
-	if (!eng.ctx || !kaio_ring_ready(eng.ctx))
+	if (!(eng.ctx && kaio_ring_ready(eng.ctx)) && !kaio_uring_ready())
 		return 0;
 	if (kaio_trylock())
 		return 0;

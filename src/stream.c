@@ -31,6 +31,7 @@
  * Poll events carry the pollw's address with the low bit set.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "uring.h"
 
 /* What a blocking pread/pwrite (read/write where there is no offset) gives. */
 long kaio_sync_io(struct kaio_req *r)
@@ -177,6 +179,31 @@ void kaio_poll_queue_locked(struct kaio_req *r)
  * is no longer a regular file (a pipe: a short read is its answer), or the
  * end of the file, ends the request with res. Returns 1 when r continues.
  */
+/*
+ * A buffered read that missed the page cache (the probe's -EAGAIN, or a
+ * short count) goes on io_uring, which waits for the disk without blocking
+ * any thread (uring.c), where the file system lets it do that without a
+ * worker thread. O_DIRECT reads stay on kernel AIO. 1 when taken.
+ */
+int kaio_uring_take_locked(struct kaio_req *r, const struct stat *st)
+{
+	struct iocb *io = &r->iocb;
+	int fl;
+
+	if (r->op != KAIO_READ || kaio_uring_get(eng.depth, eng.efd) < 0 ||
+	    !kaio_uring_serves(r->fd, st))
+		return 0;
+	fl = fcntl(r->fd, F_GETFL);
+	if (fl < 0 || (fl & O_DIRECT) ||
+	    kaio_uring_read(r, (int)io->aio_fildes, (void *)(uintptr_t)io->u.c.buf,
+			    io->u.c.nbytes, io->u.c.offset) < 0)
+		return 0;
+	r->state = KAIO_URING;
+	eng.in_uring++;
+	eng.uring_queued = 1;
+	return 1;
+}
+
 static int probe_short_locked(struct kaio_req *r, long res)
 {
 	struct iocb *io = &r->iocb;
@@ -190,7 +217,8 @@ static int probe_short_locked(struct kaio_req *r, long res)
 	eng.st.reprobe++;
 	eng.in_kernel--;
 	advance(r, res);
-	requeue_locked(r, KAIO_QUEUED);
+	if (!kaio_uring_take_locked(r, &st))
+		requeue_locked(r, KAIO_QUEUED);
 	return 1;
 }
 
@@ -213,8 +241,11 @@ int kaio_probe_failed_locked(struct kaio_req *r, long err)
 	kaio_fd_classify_stat(r->fd, &st, &f);
 	kaio_fd_learn(r->fd, f.kind == KAIO_FILE);
 	if (f.kind == KAIO_FILE) {
-		if (err == -EAGAIN)
+		if (err == -EAGAIN) {
 			kaio_fd_cool(r->fd);
+			if (kaio_uring_take_locked(r, &st))
+				return 1;
+		}
 		goto requeue;
 	}
 	kaio_debug("fd %d is no longer a regular file: served as a stream", r->fd);
@@ -295,6 +326,25 @@ void kaio_req_event_locked(struct kaio_req *r, long res)
 			requeue_locked(r, KAIO_QUEUED);
 			return;
 		}
+	}
+	if (r->done)
+		res = res < 0 ? (long)r->done : res + (long)r->done;
+	kaio_req_complete(r, res);
+}
+
+/*
+ * The completion of a read on io_uring. io_uring gives a read up (-ECANCELED,
+ * -EINTR) when the thread that submitted it exits: kernel AIO reads it then,
+ * as it would without io_uring.
+ */
+void kaio_uring_event_locked(struct kaio_req *r, long res)
+{
+	if (res == -ECANCELED || res == -EINTR || res == -EAGAIN) {
+		eng.in_uring--;
+		kaio_debug("io_uring gave a read up (%s): read by kernel AIO",
+			   strerrorname_np((int)-res));
+		requeue_locked(r, KAIO_QUEUED);
+		return;
 	}
 	if (r->done)
 		res = res < 0 ? (long)r->done : res + (long)r->done;

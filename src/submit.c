@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "uring.h"
 
 /*
  * The request pool grows by chunks, each as big as the pool was (64 first):
@@ -222,6 +223,8 @@ static int enqueue_locked(struct aiocb *cb, enum kaio_op op, const struct fdinfo
 	eng.nlive++;
 	if (f->err) {
 		kaio_req_complete(r, -f->err);
+	} else if (f->cold && kaio_uring_take_locked(r, &f->st)) {
+		/* Its probes miss the page cache: on io_uring already. */
 	} else if (r->wait) {
 		r->state = KAIO_BARRIER;
 		kaio_list_add_tail(&eng.barriers, &r->q);
@@ -249,7 +252,7 @@ static int lock_ctx(void)
 
 static void submit_and_unlock(void)
 {
-	if (!kaio_list_empty(&eng.pending)) {
+	if (!kaio_list_empty(&eng.pending) || eng.uring_queued) {
 		if (eng.in_kernel >= eng.depth && !eng.reaper)
 			kaio_events_reap();
 		kaio_pending_submit();
@@ -261,7 +264,7 @@ static void submit_and_unlock(void)
 	 * held anyway: a stream request that must wait for its fd gets its
 	 * poll, and kaio's thread if it is not running.
 	 */
-	if (!eng.reaper && eng.ctx && kaio_ring_ready(eng.ctx))
+	if (!eng.reaper && ((eng.ctx && kaio_ring_ready(eng.ctx)) || kaio_uring_ready()))
 		kaio_events_reap();
 	kaio_thread_ensure_locked();
 	kaio_unlock();

@@ -52,7 +52,7 @@ static struct {
 	int err;
 	const char *why;
 	char whybuf[32];
-	unsigned limit, inflight;
+	unsigned limit, inflight, unsent;
 	unsigned long reads, submits;
 } u;
 
@@ -272,6 +272,40 @@ int kaio_uring_submit(void)
 		u.reads += (unsigned)r;
 	}
 	return n;
+}
+
+unsigned kaio_uring_flush(void)
+{
+	struct io_uring_sq *sq = &u.ring.sq;
+	unsigned n;
+
+	if (!u.up)
+		return 0;
+	n = sq->sqe_tail - sq->sqe_head;
+	if (n) {
+		sq->sqe_head = sq->sqe_tail;
+		io_uring_smp_store_release(sq->ktail, sq->sqe_tail);
+	}
+	n += u.unsent;
+	u.unsent = 0;
+	return n;
+}
+
+int kaio_uring_enter(unsigned n)
+{
+	long r = syscall(SYS_io_uring_enter, u.ring.ring_fd, n, 0, 0, NULL, 0);
+
+	return r < 0 ? -errno : (int)r;
+}
+
+int kaio_uring_entered(unsigned n, int r)
+{
+	unsigned took = r > 0 ? (unsigned)r : 0;
+
+	u.submits++;
+	u.reads += took;
+	u.unsent += n - (took < n ? took : n);
+	return took ? 0 : r < 0 ? r : -EAGAIN;
 }
 
 int kaio_uring_ready(void)

@@ -23,6 +23,17 @@ int kaio_uring_read(void *tag, int fd, void *buf, size_t n, off_t off);
 /* Sends what was queued: how many reads the kernel took, or -errno (what
  * it did not take stays queued). Never waits for the disk. */
 int kaio_uring_submit(void);
+/*
+ * The same in two steps, so the syscall can run without the engine's lock:
+ * kaio_uring_flush (lock held) makes the queued reads visible to the kernel
+ * and says how many there are to send; kaio_uring_enter(n) (any thread, no
+ * lock) sends them; kaio_uring_entered(n, its result) (lock held) counts
+ * them, keeps what was not taken for the next flush, and returns -errno if
+ * the kernel took none.
+ */
+unsigned kaio_uring_flush(void);
+int kaio_uring_enter(unsigned n);
+int kaio_uring_entered(unsigned n, int r);
 /* Completions are waiting (no syscall). */
 int kaio_uring_ready(void);
 /* Up to max completions, their tags and results (-errno or bytes); no syscall. */

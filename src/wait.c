@@ -16,6 +16,7 @@
 #include "engine.h"
 
 #define FOREIGN_SLICE_NS 1000000
+#define URING_SLICE_NS 10000000
 
 /*
  * The entries of a wait that matter: non-NULL, and for lio_listio not
@@ -133,12 +134,11 @@ static void step_cancelled(void *arg)
 	kaio_unlock();
 }
 
-int kaio_wait_step(long left, int role)
+int kaio_wait_step(long left, int role, int cs)
 {
-	struct timespec slice = { left / 1000000000L, left % 1000000000L };
-	struct timespec *ts = left == LONG_MAX ? NULL : &slice;
+	struct timespec slice;
 	struct step s;
-	int n, type;
+	int n, type, efd;
 
 	/* Without a context, nothing to reap: completions come with a futex wake. */
 	s.role = eng.reaper || !eng.ctx ? 0 : role;
@@ -150,15 +150,35 @@ int kaio_wait_step(long left, int role)
 		eng.waiters++;
 	}
 	s.gen = eng.gen;
-	/* Untimed: a deferred cancellation point, restarted after SA_RESTART. */
-	int efd = s.role == 1 && !ts ? eng.efd : -1;
+	/*
+	 * The reaper sleeps on the eventfd that kernel AIO and io_uring
+	 * completions both bump. Untimed: read(2), a deferred cancellation
+	 * point restarted after SA_RESTART; timed: ppoll. Without the eventfd
+	 * (the program closed it), io_getevents, and io_uring's reads are
+	 * looked at every URING_SLICE_NS.
+	 */
+	efd = s.role ? eng.efd : -1;
+	if ((eng.uring_queued || (efd < 0 && eng.in_uring)) && left > URING_SLICE_NS)
+		left = URING_SLICE_NS;
+	slice.tv_sec = left / 1000000000L;
+	slice.tv_nsec = left % 1000000000L;
+
+	struct timespec *const ts = left == LONG_MAX ? NULL : &slice;
 
 	kaio_unlock();
 	pthread_cleanup_push(step_cancelled, &s);
+	pthread_setcancelstate(cs, NULL);
 	if (efd >= 0) {
+		struct pollfd pfd = { efd, POLLIN, 0 };
 		uint64_t v;
 
-		n = read(efd, &v, sizeof v) < 0 ? -errno : 0;
+		n = ts ? ppoll(&pfd, 1, ts, NULL) : 1;
+		if (n < 0)
+			n = -errno;
+		else if (n == 0)
+			n = -ETIMEDOUT;
+		else
+			n = read(efd, &v, sizeof v) < 0 ? -errno : 0;
 	} else {
 		pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &type);
 		if (s.role && eng.ctx)
@@ -170,6 +190,7 @@ int kaio_wait_step(long left, int role)
 				? -errno : 0;
 		pthread_setcanceltype(type, NULL);
 	}
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	pthread_cleanup_pop(0);
 	kaio_lock();
 	if (!s.role) {
@@ -181,7 +202,9 @@ int kaio_wait_step(long left, int role)
 		if (n == -EBADF || n == -EINVAL)
 			kaio_efd_ours();
 		kaio_events_reap();
-		kaio_waiters_wake();
+		/* As below: kaio's thread that merely timed out wakes nobody. */
+		if (n != -ETIMEDOUT || role == 1)
+			kaio_waiters_wake();
 		return n == -EINTR ? n : 0;
 	}
 	eng.st.io_getevents++;
@@ -231,7 +254,7 @@ int kaio_wait(const struct aiocb *const list[], int nent, int all,
 {
 	struct timespec deadline;
 	struct watch w;
-	int foreign, r = 0;
+	int foreign, cs, r = 0;
 	long left = LONG_MAX;
 
 	if (watch_init(&w, list, nent, all))
@@ -247,6 +270,8 @@ int kaio_wait(const struct aiocb *const list[], int nent, int all,
 	}
 	if (kaio_locked)
 		return wait_unlocked(&w, timeout ? &deadline : NULL);
+	/* Cancellation acts only in the sleep (kaio_wait_step). */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
 	kaio_engine_enter();
 	kaio_thread_ensure_locked();
 	for (;;) {
@@ -260,11 +285,14 @@ int kaio_wait(const struct aiocb *const list[], int nent, int all,
 		}
 		if (foreign && left > FOREIGN_SLICE_NS)
 			left = FOREIGN_SLICE_NS;
-		r = kaio_wait_step(left, 1);
+		if (eng.uring_queued)
+			kaio_pending_submit();
+		r = kaio_wait_step(left, 1, cs);
 		if (r < 0)
 			break;
 	}
 	kaio_unlock();
+	pthread_setcancelstate(cs, NULL);
 	return r;
 }
 
