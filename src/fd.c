@@ -95,6 +95,9 @@ void kaio_fd_classify(const struct aiocb *cb, enum kaio_op op, struct fdinfo *f)
 	}
 	kaio_fd_classify_stat(cb->aio_fildes, &st, f);
 	kaio_fd_learn(cb->aio_fildes, f->kind == KAIO_FILE);
+	/* A first read probes too: a miss must not block the caller. */
+	if (op == KAIO_READ && !v && f->kind == KAIO_FILE)
+		f->probe = 1;
 	if (op == KAIO_READ && v > 1 && f->kind == KAIO_FILE) {
 		f->cold = 1;
 		f->st = st;

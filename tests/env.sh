@@ -246,7 +246,7 @@ for v in bogus GLIBC 'sync ' ' error' glib syncx 0 1; do
 	check "KAIO_FALLBACK='$v': one warning" rw_basic
 done
 warn_var=KAIO_URING
-for v in bogus '' AUTO Auto ' auto' 'auto ' 2 -1 01 00 ' 1' '0 ' yes true on off never 1x; do
+for v in bogus AUTO Auto ' auto' 'auto ' 2 -1 01 00 ' 1' '0 ' yes true on off never 1x; do
 	envs=("KAIO_URING=$v")
 	check "KAIO_URING='$v': one warning" rw_basic
 done
