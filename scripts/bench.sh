@@ -368,7 +368,7 @@ for ((rep = 1; rep <= reps; rep++)); do
 			fi
 			# Every read of a cold row and every I/O of an O_DIRECT row is a
 			# disk I/O of its own; the verify row's own share is unknown.
-			direct=0 disk=${d0:+$((d1 - d0))} dreads= expect=
+			direct=0 disk=${d0:+$((d1 - d0))} dreads='' expect=''
 			[[ $wl != *-direct-* && $wl != read-cold-* ]] || direct=1
 			[[ $wl != *-cold-* ]] || dreads=${r0:+$((r1 - r0))}
 			if [[ $wl == *-verify ]]; then
