@@ -21,14 +21,14 @@
 #   randrw-cold-qd64-4j-verify   4 job threads, QD 64, each writes and reads
 #                          its own file at random (cache dropped first), crc32c
 #                          in every block, then reads every written block back:
-#                          64 MiB per job (quick: 16 MiB), not time based; a
+#                          64 MiB per job (quick: 8 MiB), not time based; a
 #                          verify error fails the benchmark.
 # fio's random map reads each block at most once per pass, so the cold rows
 # read only uncached blocks; each records the data disk's reads per fio read
 # (about 1 when cold).
 # In each repetition every workload runs every engine, the engine order rotated
 # from one repetition (and workload) to the next; the tables hold medians.
-#   quick: 2 repetitions x 0.4 s per run (about 3 minutes)
+#   quick: 2 repetitions x 0.3 s per run (about 3 minutes)
 #   full:  3 repetitions x 5 s per run (about 30 minutes)
 # KAIO_BENCH_REPS and KAIO_BENCH_RUNTIME (fio syntax: 5, 500ms) override them;
 # KAIO_BENCH_ENGINES and KAIO_BENCH_WORKLOADS select a subset (names as above).
@@ -81,7 +81,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 helpers=$here/bench
 root=$(dirname "$here")
 case $mode in
-quick) reps=2 runtime=400ms verify_mib=16 ;;
+quick) reps=2 runtime=300ms verify_mib=8 ;;
 full) reps=3 runtime=5 verify_mib=64 ;;
 esac
 reps=${KAIO_BENCH_REPS:-$reps}
@@ -284,11 +284,11 @@ echo "$cols" >"$out/results.csv"
 echo "rep,engine,wall_s,cpu_s,threads_max,exit" >"$out/startup.csv"
 
 rt_s=$(awk -v r="$runtime" 'BEGIN { if (r ~ /ms$/) print r / 1000; else print r + 0 }')
-# The verify row is not time based: about 1 s per 16 MiB per job here.
+# The verify row is not time based: about 1 s per 12 MiB per job here.
 nv=0
 wanted randrw-cold-qd64-4j-verify && nv=1
 est=$(awk -v n=$((reps * ${#engines[@]} * (${#workloads[@]} + 1))) -v r="$rt_s" -v w=$((reps * (${#workloads[@]} - nv) * ${#engines[@]})) \
-	-v v=$((reps * nv * ${#engines[@]})) -v vm="$verify_mib" 'BEGIN { printf "%d", w * r + v * vm / 16 + n * 0.4 }')
+	-v v=$((reps * nv * ${#engines[@]})) -v vm="$verify_mib" 'BEGIN { printf "%d", w * r + v * vm / 12 + n * 0.55 }')
 echo "kaio bench ($mode): ${#workloads[@]} workloads x ${#engines[@]} engines x $reps repetitions, $rt_label per run, about $est s"
 if ((!have_fincore)); then
 	echo "note: fincore (util-linux) not found: cannot check that the cached file stayed in the page cache"
