@@ -211,6 +211,7 @@ suspend_eintr      poll>0
 fd_char            poll>0 sync_fallback=any
 special_files      poll>0 sync_fallback=any
 hostile_nbytes     sync_fallback=any
+zero_short         sync_fallback=any
 # a tty refuses RWF_NOWAIT: every request polls first
 fd_tty             poll>0 pollfirst>0
 # its 6 fsyncs of a file in the kernel, the 3 of pipes, /dev/null in the caller
