@@ -17,6 +17,8 @@ struct wrap_script {
 	_Atomic int submit_err_count;
 	_Atomic int submit_err_always;	/* ... or every call while set */
 	void (*_Atomic on_submit)(long n, struct iocb **iocbs);
+	/* Called instead of the kernel when set (it may call __real_io_submit). */
+	int (*_Atomic submit_hook)(io_context_t ctx, long n, struct iocb **iocbs);
 	_Atomic unsigned long submit_calls, submitted, getevents_calls;
 };
 
@@ -57,7 +59,7 @@ int __wrap_io_submit(io_context_t ctx, long n, struct iocb **iocbs)
 		n = wrap.max_batch;
 	if (wrap.on_submit)
 		wrap.on_submit(n, iocbs);
-	r = __real_io_submit(ctx, n, iocbs);
+	r = wrap.submit_hook ? wrap.submit_hook(ctx, n, iocbs) : __real_io_submit(ctx, n, iocbs);
 	if (r > 0)
 		wrap.submitted += (unsigned long)r;
 	return r;
