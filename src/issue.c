@@ -47,7 +47,7 @@ struct batch {
 };
 
 /* Would w, a write, overtake an appending write that another batch issues? */
-static int append_waits_locked(struct kaio_req *w)
+static int append_waits_locked(struct kaio_req *w, const struct batch *b)
 {
 	struct kaio_list *p;
 
@@ -56,7 +56,7 @@ static int append_waits_locked(struct kaio_req *w)
 	for (p = eng.live.next; p != &eng.live; p = p->next) {
 		struct kaio_req *o = kaio_container_of(p, struct kaio_req, live);
 
-		if (o->issuer && o->op == KAIO_WRITE && o->fd == w->fd && o != w)
+		if (o->issuer && o->issuer != b && o->op == KAIO_WRITE && o->fd == w->fd)
 			break;
 	}
 	if (p == &eng.live)
@@ -93,7 +93,7 @@ static void take_locked(struct batch *b)
 
 		if (b->nsync == BATCH_MAX)
 			return;
-		if (!append_waits_locked(r))
+		if (!append_waits_locked(r, b))
 			take_sync_locked(b, r);
 	}
 	kaio_list_each_safe(p, t, &eng.pending) {
@@ -103,7 +103,7 @@ static void take_locked(struct batch *b)
 		if (!eng.ctx) {
 			if (b->nsync == BATCH_MAX)
 				return;
-			if (!append_waits_locked(r)) {
+			if (!append_waits_locked(r, b)) {
 				eng.st.sync_mode++;
 				take_sync_locked(b, r);
 			}
@@ -111,7 +111,7 @@ static void take_locked(struct batch *b)
 		}
 		if (b->n == BATCH_MAX || eng.in_kernel >= eng.depth)
 			return;
-		if (append_waits_locked(r))
+		if (append_waits_locked(r, b))
 			continue;
 		b->pipes |= r->kind == KAIO_STREAM && r->op == KAIO_WRITE &&
 			    r->state == KAIO_QUEUED;
@@ -207,6 +207,9 @@ void kaio_pending_submit(void)
 		kaio_unlock();
 		if (nu)
 			ku = kaio_uring_enter(nu);
+		/* Requests on syncq came before those on pending: first. */
+		for (int i = 0; i < nsync; i++)
+			res[i] = sync_run(b.sync[i], &again[i]);
 		if (b.n) {
 			if (b.pipes)
 				guard = kaio_sigpipe_block(&old);
@@ -214,8 +217,6 @@ void kaio_pending_submit(void)
 			if (b.pipes)
 				kaio_sigpipe_restore(&old, guard);
 		}
-		for (int i = 0; i < nsync; i++)
-			res[i] = sync_run(b.sync[i], &again[i]);
 		kaio_lock();
 		eng.issuing--;
 		eng.wissuing -= (unsigned)b.writes;

@@ -334,12 +334,13 @@ void kaio_req_event_locked(struct kaio_req *r, long res)
 
 /*
  * The completion of a read on io_uring. io_uring gives a read up (-ECANCELED,
- * -EINTR) when the thread that submitted it exits: kernel AIO reads it then,
- * as it would without io_uring.
+ * -EINTR, or -EFAULT: it finishes a read in the memory of the thread that
+ * submitted it, and that thread has exited) : kernel AIO reads it then, as
+ * it would without io_uring (a buffer that is really bad fails there too).
  */
 void kaio_uring_event_locked(struct kaio_req *r, long res)
 {
-	if (res == -ECANCELED || res == -EINTR || res == -EAGAIN) {
+	if (res == -ECANCELED || res == -EINTR || res == -EAGAIN || res == -EFAULT) {
 		eng.in_uring--;
 		kaio_debug("io_uring gave a read up (%s): read by kernel AIO",
 			   strerrorname_np((int)-res));
