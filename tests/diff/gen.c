@@ -1,6 +1,6 @@
 /* Differential tester: a random but reproducible POSIX AIO program.
  *
- *   gen SEED DIR        (DIFF_IMPL=glibc|kaio says who serves it)
+ *   gen [-c] SEED DIR   (DIFF_IMPL=glibc|kaio says who serves it)
  *
  * Runs 1 to 4 threads, each with its own seeded sequence of steps on its own
  * files and aiocbs in DIR, and prints every observable answer as a line
@@ -38,6 +38,11 @@
  * interrupted list completes), a resubmit of an in-flight aiocb (undefined),
  * a full thread pool (see aio_init in main), a cancel on a fd with more than
  * one request pending (see glibc_may_cancel).
+ *
+ * -c (cold): at random steps a buffered file's page cache is dropped
+ * (fdatasync, then POSIX_FADV_DONTNEED) whatever is pending on it, and half
+ * the buffered fds read with POSIX_FADV_RANDOM (no readahead), so reads miss
+ * the cache (how often: on stderr at the end). Threads sharing fds: mt.c.
  *
  * A request still in progress 20 s into a wait prints "STUCK" and exits 1
  * (what the thread waited for goes to stderr). DIFF_DEBUG=1: where a result
