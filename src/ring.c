@@ -26,27 +26,41 @@ struct aio_ring {
 };
 
 /*
- * Under a seccomp filter io_setup may kill the process (SECCOMP_RET_KILL or
- * TRAP: SIGSYS) instead of failing. Try it first in a child made with a raw
- * clone (no atfork handlers run, nothing of the program's is touched) and
- * look at how the child ended. Only filtered processes pay for this.
+ * Under a seccomp filter a syscall may kill the process (SECCOMP_RET_KILL or
+ * TRAP: SIGSYS) instead of failing. Such calls are tried first in a child
+ * made with a raw clone (no atfork handlers run, nothing of the program's is
+ * touched), which exits with fn's answer; the parent looks at how it ended.
+ * Only filtered processes pay for this.
  */
-static int io_setup_kills(void)
+int kaio_seccomp_probe(int (*fn)(void *), void *arg, int *status)
 {
-	int status;
 	pid_t pid;
 
 	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 2)
 		return 0;
 	pid = (pid_t)syscall(SYS_clone, 0, NULL, NULL, NULL, 0);
-	if (pid == 0) {
-		unsigned long c = 0;
+	if (pid == 0)
+		syscall(SYS_exit_group, fn(arg));
+	if (pid < 0)
+		return -errno;
+	if (waitpid(pid, status, __WALL) != pid)
+		return -ECHILD;
+	return 1;
+}
 
-		syscall(SYS_exit_group, syscall(SYS_io_setup, 1, &c) == 0 ? 0 : 1);
-	}
-	if (pid < 0 || waitpid(pid, &status, __WALL) != pid)
-		return 0;
-	return WIFSIGNALED(status);
+static int try_io_setup(void *arg)
+{
+	unsigned long c = 0;
+
+	(void)arg;
+	return syscall(SYS_io_setup, 1, &c) == 0 ? 0 : 1;
+}
+
+static int io_setup_kills(void)
+{
+	int status;
+
+	return kaio_seccomp_probe(try_io_setup, NULL, &status) == 1 && WIFSIGNALED(status);
 }
 
 /* io_setup(n) is charged against fs.aio-max-nr: halve on EAGAIN. */

@@ -4,6 +4,11 @@
 
 #include <libaio.h>
 
+/*
+ * 0: no seccomp filter, nothing tried; 1: fn ran in a throwaway child and
+ * *status is how it ended (waitpid); -errno: the child could not be made.
+ */
+int kaio_seccomp_probe(int (*fn)(void *), void *arg, int *status);
 int kaio_ring_setup(io_context_t *ctx, unsigned *depth);
 int kaio_ring_ready(io_context_t ctx);
 int kaio_ring_reap(io_context_t ctx, struct io_event *ev, int max);

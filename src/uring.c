@@ -34,7 +34,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -99,34 +98,32 @@ static const char *eperm_why(void)
  * the first call that failed, and the parent takes that answer as its own
  * without making the call. Only filtered processes pay for this.
  */
+/* In the probe's child: the calls kaio makes, and the errno of the first that fails. */
+static int try_uring(void *arg)
+{
+	struct io_uring_params p;
+	long fd;
+
+	/* A program's SIGSYS handler would make a trapped call look like it
+	 * worked (it returns its own number): die instead. */
+	signal(SIGSYS, SIG_DFL);
+	memset(&p, 0, sizeof p);
+	fd = syscall(SYS_io_uring_setup, 1, &p);
+	if (fd < 0 ||
+	    syscall(SYS_io_uring_register, fd, IORING_REGISTER_EVENTFD, arg, 1) < 0 ||
+	    syscall(SYS_io_uring_enter, fd, 0, 0, 0, NULL, 0) < 0)
+		return errno;
+	return 0;
+}
+
 static int probe_filtered(int efd)
 {
-	int status;
-	pid_t pid;
+	int status, r = kaio_seccomp_probe(try_uring, &efd, &status);
 
-	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 2)
+	if (r == 0)
 		return 0;
-	pid = (pid_t)syscall(SYS_clone, 0, NULL, NULL, NULL, 0);
-	if (pid == 0) {
-		struct io_uring_params p;
-		long fd;
-		int e = 0;
-
-		/* A program's SIGSYS handler would make a trapped call look
-		 * like it worked (it returns its own number): die instead. */
-		signal(SIGSYS, SIG_DFL);
-		memset(&p, 0, sizeof p);
-		fd = syscall(SYS_io_uring_setup, 1, &p);
-		if (fd < 0 ||
-		    syscall(SYS_io_uring_register, fd, IORING_REGISTER_EVENTFD, &efd, 1) < 0 ||
-		    syscall(SYS_io_uring_enter, fd, 0, 0, 0, NULL, 0) < 0)
-			e = errno;
-		syscall(SYS_exit_group, e);
-	}
-	if (pid < 0)
-		return refuse(-errno, "probe_clone");
-	if (waitpid(pid, &status, __WALL) != pid)
-		return refuse(-ECHILD, "probe_wait");
+	if (r < 0)
+		return refuse(r, r == -ECHILD ? "probe_wait" : "probe_clone");
 	if (WIFSIGNALED(status)) {
 		const char *sig = sigabbrev_np(WTERMSIG(status));
 
