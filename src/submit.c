@@ -264,7 +264,8 @@ static void submit_and_unlock(void)
 	 * held anyway: a stream request that must wait for its fd gets its
 	 * poll, and kaio's thread if it is not running.
 	 */
-	if (!eng.reaper && ((eng.ctx && kaio_ring_ready(eng.ctx)) || kaio_uring_ready()))
+	if (!eng.reaper && ((eng.ctx && kaio_ring_ready(eng.ctx)) ||
+			    (eng.in_uring && kaio_uring_ready())))
 		kaio_events_reap();
 	kaio_thread_ensure_locked();
 	kaio_unlock();
