@@ -22,10 +22,10 @@
  * A request is in flight while its state is below KAIO_DONE.
  * BARRIER: waits for earlier requests (eng.barriers). SUBMITTED: the I/O is in
  * the kernel, or on its way there in another thread's io_submit (issuer set);
- * POLLING: the poll is. URING: a buffered read kernel AIO would have
- * blocked on is on the io_uring ring (uring.c). SYNCQ: waits on eng.syncq for a thread to do its I/O
- * with a plain syscall; SYNCING: a thread does it now, without the lock
- * (issue.c). DONE: result published.
+ * POLLING: the poll is. URING: a buffered read kernel AIO would have blocked
+ * on is on the io_uring ring (uring.c). SYNCQ: waits on eng.syncq for a
+ * thread to do its I/O with a plain syscall; SYNCING: a thread does it now,
+ * without the lock (issue.c). DONE: result published.
  */
 enum kaio_state {
 	KAIO_QUEUED, KAIO_POLLQ, KAIO_BARRIER, KAIO_SUBMITTED, KAIO_POLLING,

@@ -17,7 +17,6 @@
 
 #include "engine.h"
 
-
 /*
  * The fstat per request costs a syscall. A read on a fd last seen to be a
  * regular file or block device skips it and goes in with RWF_NOWAIT

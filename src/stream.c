@@ -173,13 +173,6 @@ void kaio_poll_queue_locked(struct kaio_req *r)
 }
 
 /*
- * A read sent to a regular file with RWF_NOWAIT stops where the page cache
- * does: 0 < res < nbytes before the end of the file. The rest is read again
- * without RWF_NOWAIT, as pread would read it; the counts add up. A fd that
- * is no longer a regular file (a pipe: a short read is its answer), or the
- * end of the file, ends the request with res. Returns 1 when r continues.
- */
-/*
  * A buffered read that missed the page cache (the probe's -EAGAIN, or a
  * short count) goes on io_uring, which waits for the disk without blocking
  * any thread (uring.c), where the file system lets it do that without a
@@ -204,6 +197,13 @@ int kaio_uring_take_locked(struct kaio_req *r, const struct stat *st)
 	return 1;
 }
 
+/*
+ * A read sent to a regular file with RWF_NOWAIT stops where the page cache
+ * does: 0 < res < nbytes before the end of the file. The rest is read again
+ * without RWF_NOWAIT, as pread would read it; the counts add up. A fd that
+ * is no longer a regular file (a pipe: a short read is its answer), or the
+ * end of the file, ends the request with res. Returns 1 when r continues.
+ */
 static int probe_short_locked(struct kaio_req *r, long res)
 {
 	struct iocb *io = &r->iocb;
