@@ -199,8 +199,9 @@ int kaio_uring_take_locked(struct kaio_req *r, const struct stat *st)
 
 /*
  * A read sent to a regular file with RWF_NOWAIT stops where the page cache
- * does: 0 < res < nbytes before the end of the file. The rest is read again
- * without RWF_NOWAIT, as pread would read it; the counts add up. A fd that
+ * does: 0 < res < nbytes before the end of the file. The rest goes on
+ * io_uring where it serves, else again without RWF_NOWAIT, as pread would
+ * read it; the counts add up. A fd that
  * is no longer a regular file (a pipe: a short read is its answer), or the
  * end of the file, ends the request with res. Returns 1 when r continues.
  */
