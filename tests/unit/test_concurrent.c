@@ -33,6 +33,7 @@
 #include "kaio.h"
 #include "engine.h"
 #include "wrap.h"
+#include "quiet.h"
 
 #define BS 4096
 #define DEPTH 8
@@ -204,23 +205,6 @@ static void hook_reset(void)
 	for (int i = 0; i < NREQ; i++)
 		accepted[i] = refused[i] = 0;
 	memset(cbs, 0, sizeof cbs);
-}
-
-/* kaio's thread lingers 1 s after its last work: wait until it is gone. */
-static void wait_single_threaded(void)
-{
-	for (int i = 0; i < 300; i++) {
-		int n;
-
-		kaio_lock();
-		n = eng.notifier;
-		kaio_unlock();
-		if (!n) {
-			usleep(2000);
-			return;
-		}
-		usleep(10000);
-	}
 }
 
 /* Nothing in the kernel any more (every event reaped): 0, or -1 after HANG_SEC. */

@@ -22,6 +22,7 @@
 #include "kaio.h"
 #include "engine.h"
 #include "wrap.h"
+#include "quiet.h"
 
 #define BS 4096
 #define DEPTH 16
@@ -79,23 +80,6 @@ static void reset_wrap(void)
 	wrap.submit_err_always = 0;
 	wrap.on_submit = NULL;
 	wrap.submit_calls = wrap.submitted = wrap.getevents_calls = 0;
-}
-
-/* kaio's thread lingers 1 s after its last work: wait until it is gone. */
-static void wait_single_threaded(void)
-{
-	for (int i = 0; i < 300; i++) {
-		int n;
-
-		kaio_lock();
-		n = eng.notifier;
-		kaio_unlock();
-		if (!n) {
-			usleep(2000);	/* it unlocked on its way out */
-			return;
-		}
-		usleep(10000);
-	}
 }
 
 static int setup(void **state)
