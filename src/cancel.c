@@ -14,7 +14,9 @@
  */
 static int cancel_one_locked(struct kaio_req *r)
 {
-	if (r->state == KAIO_SUBMITTED || r->state == KAIO_SYNCING || r->state == KAIO_URING)
+	/* A batch issuing r owns it until it locks again (issue.c). */
+	if (r->issuer || r->state == KAIO_SUBMITTED || r->state == KAIO_SYNCING ||
+	    r->state == KAIO_URING)
 		return AIO_NOTCANCELED;
 	if (r->state == KAIO_POLLING)
 		kaio_poll_cancel_locked(r);
@@ -27,7 +29,9 @@ static int cancel_one_locked(struct kaio_req *r)
  * A stream request sent with RWF_NOWAIT completes inside io_submit: its
  * event (data, or EAGAIN and then a poll, which can be cancelled) is on its
  * way while another thread issues it, and then in the ring or in the hands
- * of the thread reaping it.
+ * of the thread reaping it. A poll another thread is issuing is not in the
+ * kernel yet (io_cancel would not find it) and is that thread's until it
+ * locks again: wait for it too.
  */
 static int settling_locked(int fd, const struct aiocb *cb)
 {
@@ -38,9 +42,13 @@ static int settling_locked(int fd, const struct aiocb *cb)
 	for (p = eng.live.next; p != &eng.live; p = p->next) {
 		struct kaio_req *r = kaio_container_of(p, struct kaio_req, live);
 
-		if ((cb ? r->cb == cb : r->fd == fd) && r->state == KAIO_SUBMITTED &&
-		    r->kind == KAIO_STREAM && (r->iocb.aio_rw_flags & RWF_NOWAIT) &&
-		    (eng.reaper || r->issuer))
+		if (!(cb ? r->cb == cb : r->fd == fd))
+			continue;
+		/* A poll another thread is sending: it could be cancelled then. */
+		if (r->issuer && r->state != KAIO_SUBMITTED && r->state != KAIO_SYNCING)
+			return 1;
+		if (r->state == KAIO_SUBMITTED && r->kind == KAIO_STREAM &&
+		    (r->iocb.aio_rw_flags & RWF_NOWAIT) && (eng.reaper || r->issuer))
 			return 1;
 	}
 	return 0;
