@@ -3,16 +3,19 @@
 #   make            build build/libkaio.so and the wrapper build/kaio
 #   make check      unit tests (ASan+UBSan), programs with and without kaio, fio
 #   make demo       fio's posixaio engine under glibc and kaio, fio libaio as reference
-#   make bench      benchmark, quick (~1 min); make bench-full (< 15 min)
+#   make bench      benchmark, quick (~3 min); make bench-full (~30 min)
 #   make lint       cppcheck and clang-tidy on src/ and preload/
 #   make install    PREFIX=/usr/local DESTDIR= ; make uninstall ; make clean
+#   make deb        the Debian package in build/deb (scripts/deb.sh), then lintian
 #
 # Every top-level target first runs scripts/deps.sh, which installs what is
-# missing (apt-get as root) or prints the apt-get line and stops.
+# missing (apt-get as root) or prints the apt-get line and stops; all and
+# install need only what building needs.
 
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 LIBDIR  ?= $(PREFIX)/lib
+MANDIR  ?= $(PREFIX)/share/man
 DESTDIR ?=
 
 CC      ?= cc
@@ -48,14 +51,14 @@ ENG_TSAN = $(ENG_SRC:%.c=$(B)/tsan/%.o)
 TSAN_BIN = $(B)/tsan/unit/test_engine
 .SECONDARY: $(ENG_TSAN)
 
-.PHONY: all check demo bench bench-full soak lint install uninstall clean deps _all _check _demo _soak unit
+.PHONY: all check demo bench bench-full soak lint install uninstall clean deps deb _all _check _demo _soak unit
 .DEFAULT_GOAL := all
 
 all check demo: deps
 	@$(MAKE) --no-print-directory _$@
 
 deps:
-	@scripts/deps.sh $(if $(filter-out all,$(MAKECMDGOALS)),full,build)
+	@scripts/deps.sh $(if $(filter check demo,$(MAKECMDGOALS)),full,build)
 
 # make soak SOAK_SECONDS=600: fio verify soak + differential seeds + all of
 # valgrind (tests/soak.sh, tests/valgrind.sh with VALGRIND_ALL=1).
@@ -73,10 +76,10 @@ bench bench-full:
 	@$(MAKE) --no-print-directory _all
 	@scripts/bench.sh $(B) $(if $(filter bench-full,$@),full,quick)
 
-_all: $(B)/libkaio.so $(B)/kaio $(B)/runstat
+_all: $(B)/libkaio.so $(B)/kaio $(B)/kaio-check $(B)/runstat
 
 $(B)/libkaio.so: $(LIB_OBJ) preload/kaio.map
-	$(CC) $(CFLAGS) $(LIB_LD) -o $@ $(LIB_OBJ) -laio $(GLIB_LD) -ldl -lpthread $(LDFLAGS)
+	$(CC) $(CFLAGS) $(LIB_LD) -o $@ $(LIB_OBJ) -laio -luring $(GLIB_LD) -ldl -lpthread $(LDFLAGS)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -90,6 +93,10 @@ $(B)/kaio: scripts/kaio.in
 $(B)/runstat: scripts/runstat.c
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
+# kaio --check runs it; it lives beside the library.
+$(B)/kaio-check: scripts/kaio-check.c
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
+
 # Unit tests: the engine compiled again with sanitizers, linked with cmocka,
 # and the kernel calls wrapped so tests can script io_submit's answers.
 $(B)/san/%.o: %.c
@@ -99,7 +106,12 @@ $(B)/san/%.o: %.c
 $(B)/unit/%: tests/unit/%.c $(ENG_SAN)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) -Isrc $(GLIB_CF) -o $@ $< $(ENG_SAN) \
-		$(foreach w,$(WRAPS),-Wl,--wrap=$(w)) -laio -lcmocka $(GLIB_LD) -lpthread $(LDFLAGS)
+		$(foreach w,$(WRAPS),-Wl,--wrap=$(w)) -laio -luring -lcmocka $(GLIB_LD) -lpthread $(LDFLAGS)
+
+# io_uring refused (tests/uring.sh): the engine's objects under seccomp filters.
+$(B)/uring/%: tests/uring/%.c $(ENG_SAN)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -Isrc $(GLIB_CF) -o $@ $< $(ENG_SAN) -laio -luring $(GLIB_LD) -lpthread $(LDFLAGS)
 
 # Test programs know nothing of kaio: plain POSIX AIO, built as users build.
 $(B)/prog/%: tests/prog/%.c tests/prog/common.h
@@ -121,7 +133,7 @@ $(B)/tsan/%.o: %.c
 $(B)/tsan/unit/%: tests/unit/%.c $(ENG_TSAN)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(TSAN) -Isrc $(GLIB_CF) -o $@ $< $(ENG_TSAN) \
-		$(foreach w,$(WRAPS),-Wl,--wrap=$(w)) -laio -lcmocka $(GLIB_LD) -lpthread $(LDFLAGS)
+		$(foreach w,$(WRAPS),-Wl,--wrap=$(w)) -laio -luring -lcmocka $(GLIB_LD) -lpthread $(LDFLAGS)
 
 unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
@@ -134,7 +146,7 @@ $(B)/alloc/loop: tests/alloc/loop.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
-_check: _all $(UNIT_BIN) $(PROG_BIN) $(DIFF_BIN) $(FAULT_BIN) $(TSAN_BIN) $(B)/alloc/count.so $(B)/alloc/loop
+_check: _all $(UNIT_BIN) $(PROG_BIN) $(DIFF_BIN) $(FAULT_BIN) $(TSAN_BIN) $(B)/alloc/count.so $(B)/alloc/loop $(B)/uring/refuse
 	@tests/check.sh $(B) $(UNIT_BIN)
 
 _demo: _all
@@ -148,14 +160,21 @@ lint:
 	clang-tidy --quiet $(LIB_SRC) -- -std=gnu11 -D_GNU_SOURCE -Isrc $(GLIB_CF)
 
 install: all
-	install -d $(DESTDIR)$(LIBDIR)/kaio $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(LIBDIR)/kaio $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 0644 $(B)/libkaio.so $(DESTDIR)$(LIBDIR)/kaio/libkaio.so
+	install -m 0755 $(B)/kaio-check $(DESTDIR)$(LIBDIR)/kaio/kaio-check
 	sed 's|@KAIO_LIB@|$(LIBDIR)/kaio/libkaio.so|' scripts/kaio.in > $(DESTDIR)$(BINDIR)/kaio
 	chmod 0755 $(DESTDIR)$(BINDIR)/kaio
+	install -m 0644 docs/kaio.1 $(DESTDIR)$(MANDIR)/man1/kaio.1
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/kaio $(DESTDIR)$(LIBDIR)/kaio/libkaio.so
+	rm -f $(DESTDIR)$(BINDIR)/kaio $(DESTDIR)$(LIBDIR)/kaio/libkaio.so \
+		$(DESTDIR)$(LIBDIR)/kaio/kaio-check $(DESTDIR)$(MANDIR)/man1/kaio.1
 	-rmdir $(DESTDIR)$(LIBDIR)/kaio
+
+deb:
+	@scripts/deps.sh deb
+	@scripts/deb.sh $(B)
 
 clean:
 	rm -rf $(B)

@@ -85,6 +85,11 @@ static int submit(struct aiocb *cb, enum kaio_op op)
 	return r < 0 ? fail(-r) : 0;
 }
 
+__attribute__((constructor)) static void load(void)
+{
+	kaio_engine_load();
+}
+
 EXPORT int aio_read(struct aiocb *cb)
 {
 	return submit(cb, KAIO_READ);

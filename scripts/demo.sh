@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Usage: scripts/demo.sh BUILD_DIR      (run by `make demo` as scripts/demo.sh build)
-# fio 4 KiB O_DIRECT random reads at queue depth 32 on a 1 GiB file, three ways:
-# fio's posixaio engine under glibc, the same under kaio, and fio's libaio
-# engine as the reference. Each fio runs under BUILD_DIR/runstat, which
+# fio 4 KiB random reads on a 1 GiB file, three ways: fio's posixaio engine
+# under glibc, the same under kaio, and fio's libaio engine as the reference.
+# Two rows: O_DIRECT at queue depth 32 (5 s each), and buffered reads of data
+# that is not in the page cache at queue depth 16 (2 s each; fio drops the
+# file's cache first, --invalidate=1, and its random map reads no block twice). Each fio runs under BUILD_DIR/runstat, which
 # measures the CPU and threads of the whole process (fio's own usr/sys figures
 # count only its own thread). fio runs its job as a thread (--thread) so that
 # the job, and glibc's AIO helper threads, are all in the measured process.
@@ -38,22 +40,29 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-fio_args=(--name=demo "--filename=$file" --size=1g --direct=1 --rw=randread
-	"--bs=$bs" --iodepth=32 --runtime=5 --time_based --numjobs=1
-	--group_reporting --thread --output-format=terse)
+common=(--name=demo "--filename=$file" --size=1g --rw=randread "--bs=$bs" --time_based
+	--numjobs=1 --group_reporting --thread --output-format=terse)
+direct=(--direct=1 --iodepth=32 --runtime=5)
+cold=(--direct=0 --invalidate=1 --iodepth=16 --runtime=2)
 
-# run NAME ENGINE [WRAPPER...]: one fio run; results in $tmp/NAME.*
+# run NAME SECONDS ENGINE [WRAPPER...]: one fio run with "${common[@]}" and
+# "${extra[@]}"; results in $tmp/NAME.*
 run() {
-	local name=$1 engine=$2
-	shift 2
-	echo "Running fio --ioengine=$engine${1:+ under $(basename "$1")} (5 s)..."
-	"$runstat" -o "$tmp/$name.stat" "$@" fio "--ioengine=$engine" "${fio_args[@]}" \
+	local name=$1 secs=$2 engine=$3
+	shift 3
+	echo "Running fio --ioengine=$engine${1:+ under $(basename "$1")} ($secs s)..."
+	"$runstat" -o "$tmp/$name.stat" "$@" fio "--ioengine=$engine" "${common[@]}" "${extra[@]}" \
 		>"$tmp/$name.out" 2>"$tmp/$name.err" || true
 }
 
-run glibc posixaio
-run kaio posixaio "$kaio"
-run libaio libaio
+extra=("${direct[@]}")
+run glibc 5 posixaio
+run kaio 5 posixaio "$kaio"
+run libaio 5 libaio
+extra=("${cold[@]}")
+run cold-glibc 2 posixaio
+run cold-kaio 2 posixaio "$kaio"
+run cold-libaio 2 libaio
 
 # row NAME LABEL: prints a table row, or why there is none (then returns 1).
 # Sets iops[NAME] and cpuio[NAME] for the ratios.
@@ -89,24 +98,38 @@ row() {
 	cpuio[$name]=$n_cpuio
 }
 
-echo
-echo "fio randread 4 KiB, O_DIRECT, iodepth 32, 1 job, 5 s; CPU = whole process (user+sys)"
-printf '%-20s %10s %14s %8s %8s\n' engine IOPS "CPU/IO (us)" "CPU %" threads
-failed=0
-row glibc "posixaio (glibc)" || failed=1
-row kaio "posixaio (kaio)" || failed=1
-row libaio "libaio (fio)" || failed=1
-
 ratio() {
 	local a=$1 b=$2
 	awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }'
 }
+# ratios PREFIX: kaio's IOPS and CPU per I/O against glibc and libaio.
+ratios() {
+	local ref
+	for ref in glibc libaio; do
+		if [[ -n ${iops[${1}kaio]-} && -n ${iops[$1$ref]-} ]]; then
+			printf 'kaio/%-7s IOPS %s, CPU per I/O %s\n' "$ref:" \
+				"$(ratio "${iops[${1}kaio]}" "${iops[$1$ref]}")" "$(ratio "${cpuio[${1}kaio]}" "${cpuio[$1$ref]}")"
+		fi
+	done
+}
+
+failed=0
 echo
-for ref in glibc libaio; do
-	if [[ -n ${iops[kaio]-} && -n ${iops[$ref]-} ]]; then
-		printf 'kaio/%-7s IOPS %s, CPU per I/O %s\n' "$ref:" \
-			"$(ratio "${iops[kaio]}" "${iops[$ref]}")" "$(ratio "${cpuio[kaio]}" "${cpuio[$ref]}")"
-	fi
-done
+echo "fio randread 4 KiB, O_DIRECT, iodepth 32, 1 job, 5 s; CPU = whole process (user+sys)"
+printf '%-20s %10s %14s %8s %8s\n' engine IOPS "CPU/IO (us)" "CPU %" threads
+row glibc "posixaio (glibc)" || failed=1
+row kaio "posixaio (kaio)" || failed=1
+row libaio "libaio (fio)" || failed=1
+echo
+ratios ""
+
+echo
+echo "fio randread 4 KiB, buffered, not in the page cache, iodepth 16, 1 job, 2 s"
+printf '%-20s %10s %14s %8s %8s\n' engine IOPS "CPU/IO (us)" "CPU %" threads
+row cold-glibc "posixaio (glibc)" || failed=1
+row cold-kaio "posixaio (kaio)" || failed=1
+row cold-libaio "libaio (fio)" || failed=1
+echo
+ratios cold-
 echo "(one run each; runs vary by about 15%: repeat before drawing conclusions)"
 exit "$failed"

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Usage: scripts/deps.sh build|full|bench|soak|lint
+# Usage: scripts/deps.sh build|full|bench|soak|lint|deb
 # Installs the Debian packages kaio needs when they are missing: with apt-get
 # when run as root, otherwise it prints the apt-get line and fails.
 # Prints nothing when everything is already installed.
 set -euo pipefail
 
 case "${1-}" in
-build) pkgs=(gcc make pkg-config libaio-dev libglib2.0-dev) ;;
-full)  pkgs=(gcc make pkg-config libaio-dev libglib2.0-dev libcmocka-dev fio strace valgrind) ;;
-soak)  pkgs=(gcc make pkg-config libaio-dev libglib2.0-dev fio valgrind python3) ;;
-lint)  pkgs=(pkg-config libaio-dev libglib2.0-dev cppcheck clang-tidy) ;;
-bench) pkgs=(gcc make pkg-config libaio-dev libglib2.0-dev fio gnuplot-nox) ;;
-*)     echo "usage: $0 build|full|bench|soak|lint" >&2; exit 2 ;;
+build) pkgs=(gcc make pkg-config libaio-dev liburing-dev libglib2.0-dev) ;;
+full)  pkgs=(gcc make pkg-config libaio-dev liburing-dev libglib2.0-dev libcmocka-dev fio strace valgrind
+	     man-db dpkg-dev debhelper lintian) ;;
+deb)   pkgs=(gcc make pkg-config libaio-dev liburing-dev libglib2.0-dev dpkg-dev debhelper lintian) ;;
+soak)  pkgs=(gcc make pkg-config libaio-dev liburing-dev libglib2.0-dev fio valgrind python3) ;;
+lint)  pkgs=(pkg-config libaio-dev liburing-dev libglib2.0-dev cppcheck clang-tidy) ;;
+bench) pkgs=(gcc make pkg-config libaio-dev liburing-dev libglib2.0-dev fio gnuplot-nox) ;;
+*)     echo "usage: $0 build|full|bench|soak|lint|deb" >&2; exit 2 ;;
 esac
 
 missing_pkgs() {

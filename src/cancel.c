@@ -1,7 +1,8 @@
 /*
  * Cancellation. A request still in user space (queued for ring space, or
  * waiting for earlier requests) or in a poll is cancelled for real; a read or
- * write already in the kernel cannot be: io_cancel only cancels polls.
+ * write already in the kernel, or on its way there in another thread's
+ * io_submit, or in a plain syscall, cannot be: io_cancel only cancels polls.
  */
 #include <errno.h>
 
@@ -13,7 +14,7 @@
  */
 static int cancel_one_locked(struct kaio_req *r)
 {
-	if (r->state == KAIO_SUBMITTED)
+	if (r->state == KAIO_SUBMITTED || r->state == KAIO_SYNCING || r->state == KAIO_URING)
 		return AIO_NOTCANCELED;
 	if (r->state == KAIO_POLLING)
 		kaio_poll_cancel_locked(r);
@@ -23,19 +24,23 @@ static int cancel_one_locked(struct kaio_req *r)
 }
 
 /*
- * A stream request sent with RWF_NOWAIT completed inside io_submit: its event
- * (data, or EAGAIN and then a poll, which can be cancelled) is in the ring or
- * in the hands of the thread reaping it.
+ * A stream request sent with RWF_NOWAIT completes inside io_submit: its
+ * event (data, or EAGAIN and then a poll, which can be cancelled) is on its
+ * way while another thread issues it, and then in the ring or in the hands
+ * of the thread reaping it.
  */
 static int settling_locked(int fd, const struct aiocb *cb)
 {
 	struct kaio_list *p;
 
+	if (!eng.reaper && !eng.issuing)
+		return 0;
 	for (p = eng.live.next; p != &eng.live; p = p->next) {
 		struct kaio_req *r = kaio_container_of(p, struct kaio_req, live);
 
 		if ((cb ? r->cb == cb : r->fd == fd) && r->state == KAIO_SUBMITTED &&
-		    r->kind == KAIO_STREAM && (r->iocb.aio_rw_flags & RWF_NOWAIT))
+		    r->kind == KAIO_STREAM && (r->iocb.aio_rw_flags & RWF_NOWAIT) &&
+		    (eng.reaper || r->issuer))
 			return 1;
 	}
 	return 0;
@@ -53,8 +58,10 @@ int kaio_cancel(int fd, struct aiocb *cb)
 	 * there (at most 100 ms; aio_cancel is no cancellation point).
 	 */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &state);
-	for (int i = 0; i < 100 && eng.reaper && settling_locked(fd, cb); i++)
-		kaio_wait_step(1000000, 0);
+	eng.cancel_waits++;
+	for (int i = 0; i < 100 && settling_locked(fd, cb); i++)
+		kaio_wait_step(1000000, 0, PTHREAD_CANCEL_DISABLE);
+	eng.cancel_waits--;
 	pthread_setcancelstate(state, NULL);
 	if (!eng.reaper)
 		kaio_events_reap();

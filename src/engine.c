@@ -1,28 +1,35 @@
 /*
- * The engine: one kernel AIO context per process, the requests in flight,
- * and the rules that turn kernel events into POSIX AIO results.
+ * The engine's state and a request's life: one kernel AIO context per
+ * process, the requests in flight, and completing them.
  *
  * State. A request (struct kaio_req) is QUEUED (waiting for ring space, on
- * eng.pending), BARRIER (an fsync waiting for the fd's earlier writes, on
- * eng.barriers), SUBMITTED (in the kernel) or DONE (on eng.done until the next
- * submitting call drops it from the table and recycles it). Every request not
- * DONE is on eng.live. The table maps aiocb -> request for every request not yet
- * recycled; eng.pending keeps call order, so requests enter the kernel in the
- * order they were made (O_APPEND writes get their positions in that order).
+ * eng.pending), BARRIER (waiting for earlier requests on its fd, on
+ * eng.barriers), SYNCQ/SYNCING (served by a plain syscall), SUBMITTED (in
+ * the kernel) or DONE (on eng.done until the next submitting call drops it
+ * from the table or keeps it idle for its aiocb). Every request not DONE is
+ * on eng.live. eng.pending keeps call order, so requests enter the kernel in
+ * the order they were made.
  *
  * Results live in the aiocb: __return_value, then a tag word in
  * __glibc_reserved, then __error_code with release order. aio_error and
- * aio_return read them without the lock; the tag (TAG_DONE -> TAG_RETURNED
- * by compare-and-swap) makes a second aio_return fail with EINVAL.
+ * aio_return read them without the lock (reap.c); the tag (TAG_DONE ->
+ * TAG_RETURNED by compare-and-swap) makes a second aio_return fail with EINVAL.
  *
- * Locking. One mutex, eng.lock, guards everything here. Only one thread
- * consumes kernel events at a time: under the lock from the user-space ring,
- * or as "the reaper" (eng.reaper) in io_getevents without the lock; the other
- * waiters sleep on the futex word eng.gen, which the reaper bumps after each
- * batch. aio_error and aio_return only ever try-lock, so they are safe in a
- * signal handler that interrupted a kaio call; the paths they can reach
- * (reap, io_submit of queued requests) never allocate. Allocation (table,
- * request pool) happens only in the submitting calls.
+ * Locking. One mutex, eng.lock, guards everything in struct kaio_engine and
+ * every request. It is never held across a syscall that can wait for I/O or
+ * a peer: io_submit and the synchronous fallbacks run unlocked (issue.c).
+ * Waiters sleep on the futex word eng.gen, which is bumped after each batch
+ * of events. Allocation (table, request pool) happens only in the
+ * submitting calls (submit.c).
+ *
+ * Files, each calling only those below it: ring.c, table.c, env.c (the
+ * kernel, GLib, the environment); engine.c (this: state, completion); fd.c
+ * (what a fd is); stream.c (the rules per kind of fd, events and refusals);
+ * issue.c (into the kernel, unlocked); reap.c (events out of the kernel,
+ * results); wait.c, notify.c, cancel.c, submit.c (the calls). Two loops
+ * remain, on purpose: unlocking wakes the notifier (engine.c knows its kick,
+ * notify.c starts it), and the notifier sleeps as a waiter (notify.c uses
+ * wait.c) while a wait starts the notifier when work is owed.
  *
  * fork. The child forgets the parent's context without touching its ring (the
  * kernel refuses the parent's context in the child anyway) and every request:
@@ -40,11 +47,13 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "uring.h"
 
 struct kaio_engine eng = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.live = KAIO_LIST_INIT(eng.live),
 	.pending = KAIO_LIST_INIT(eng.pending),
+	.syncq = KAIO_LIST_INIT(eng.syncq),
 	.barriers = KAIO_LIST_INIT(eng.barriers),
 	.done = KAIO_LIST_INIT(eng.done),
 	.idle = KAIO_LIST_INIT(eng.idle),
@@ -61,6 +70,54 @@ __thread int kaio_locked;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
 static void forget_all(void);
+
+#define POLLW_CHUNK 16
+
+static struct kaio_list pollw_free = KAIO_LIST_INIT(pollw_free);
+
+/* Poll iocbs (stream.c), from allocating paths only. */
+struct kaio_pollw *kaio_pollw_get(void)
+{
+	if (kaio_list_empty(&pollw_free)) {
+		struct kaio_pollw *chunk = calloc(POLLW_CHUNK, sizeof *chunk);
+
+		if (!chunk)
+			return NULL;
+		for (int i = 0; i < POLLW_CHUNK; i++)
+			kaio_list_add_tail(&pollw_free, &chunk[i].q);
+	}
+	struct kaio_pollw *w = kaio_container_of(pollw_free.next, struct kaio_pollw, q);
+
+	kaio_list_del(&w->q);
+	return w;
+}
+
+void kaio_pollw_put(struct kaio_pollw *w)
+{
+	w->req = NULL;
+	kaio_list_add_tail(&pollw_free, &w->q);
+}
+
+/* fork: the child has no notifier and owes nothing; the kick fd is kept. */
+static void notify_forget(void)
+{
+	struct kaio_list *p, *t;
+
+	eng.notifier = 0;
+	eng.owed = 0;
+	eng.notes_new = 0;
+	eng.kicking = 0;
+	kaio_list_each_safe(p, t, &eng.notify) {
+		kaio_container_of(p, struct kaio_req, q)->mapped = 0;
+		kaio_list_del(p);
+		kaio_list_add_tail(&eng.free, p);
+	}
+	kaio_list_each_safe(p, t, &eng.lio_due) {
+		kaio_list_del(p);
+		free(kaio_container_of(p, struct kaio_lio, q));
+	}
+}
+
 
 static void atfork_prepare(void)
 {
@@ -83,15 +140,41 @@ static void atfork_child(void)
 static void stats_report(void)
 {
 	struct kaio_stats st;
+	struct kaio_uring_stats us;
 
 	kaio_stats_get(&st);
+	kaio_uring_stats_get(&us);
+	if (!st.depth && !st.ctx_error && !st.kernel && !st.foreign && !st.sync_mode &&
+	    !st.sync_fallback) {
+		kaio_say("pid=%d: loaded, no POSIX AIO request", (int)getpid());
+		return;
+	}
 	kaio_say("kernel=%lu poll=%lu pollfirst=%lu sync_fallback=%lu sync_mode=%lu "
 		 "glibc=%lu queued=%lu cancelled=%lu reprobe=%lu peak_inflight=%lu io_submit=%lu "
-		 "io_getevents=%lu ring_reaped=%lu depth=%u ctx_error=%s notifier=%lu",
+		 "io_getevents=%lu ring_reaped=%lu depth=%u ctx_error=%s notifier=%lu "
+		 "lock_max_us=%lu uring=%lu uring_error=%s pid=%d",
 		 st.kernel, st.polls, st.pollfirst, st.sync_fallback, st.sync_mode,
 		 st.foreign, st.queued, st.cancelled, st.reprobe, st.peak_inflight, st.io_submit,
 		 st.io_getevents, st.ring_reaped, st.depth,
-		 st.ctx_error ? strerrorname_np(-st.ctx_error) : "0", st.notifier_started);
+		 st.ctx_error ? strerrorname_np(-st.ctx_error) : "0", st.notifier_started,
+		 (st.lock_max_ns + 999) / 1000, us.reads, us.why ? us.why : "0", (int)getpid());
+}
+
+long kaio_now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+/* KAIO_STATS only: the longest the lock was held. */
+void kaio_hold_end(void)
+{
+	unsigned long d = (unsigned long)(kaio_now_ns() - eng.lock_t0);
+
+	if (d > eng.st.lock_max_ns)
+		eng.st.lock_max_ns = d;
 }
 
 static void engine_init(void)
@@ -100,6 +183,16 @@ static void engine_init(void)
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	if (kaio_config.stats)
 		atexit(stats_report);
+	eng.timed = kaio_config.stats;
+}
+
+/* KAIO_STATS at load: a process that never calls POSIX AIO reports too. */
+void kaio_engine_load(void)
+{
+	const char *s = secure_getenv("KAIO_STATS");
+
+	if (s && *s)
+		pthread_once(&init_once, engine_init);
 }
 
 void kaio_engine_enter(void)
@@ -119,17 +212,11 @@ int kaio_ctx_get(void)
 	if (eng.ctx_err)
 		return eng.ctx_err;
 	depth = kaio_config.queue_depth;
-	eng.batch = malloc(depth * sizeof(struct iocb *));
 	eng.table = eng.table ? eng.table : kaio_table_new();
-	if (!eng.batch || !eng.table) {
-		free(eng.batch);
-		eng.batch = NULL;
+	if (!eng.table)
 		return -ENOMEM;
-	}
 	r = kaio_ring_setup(&eng.ctx, &depth);
 	if (r < 0) {
-		free(eng.batch);
-		eng.batch = NULL;
 		eng.ctx_err = eng.st.ctx_error = r;
 		kaio_debug("io_setup failed (%s): KAIO_FALLBACK=%s", strerrorname_np(-r),
 			   kaio_config.fallback == KAIO_FALLBACK_SYNC ? "sync: served in the caller" :
@@ -195,7 +282,13 @@ static void forget_all(void)
 		close(eng.efd);	/* the child's copy: the parent's counter is its own */
 	eng.efd = -1;
 	eng.ctx_err = 0;
+	memset(&eng.st, 0, sizeof eng.st);	/* the child counts its own requests */
 	eng.in_kernel = eng.nlive = 0;
+	eng.wissuing = eng.issuing = 0;
+	eng.in_uring = 0;
+	eng.uring_queued = 0;
+	kaio_uring_forget();
+	kaio_list_init(&eng.syncq);
 	eng.reaper = 0;
 	eng.waiters = 0;
 	eng.polls = 0;
@@ -221,11 +314,31 @@ static void forget_all(void)
 		kaio_list_add_tail(&eng.free, p);
 	}
 	eng.nidle = 0;
-	kaio_notify_forget();
+	notify_forget();
 	kaio_table_free(eng.table);
 	eng.table = NULL;
-	free(eng.batch);
-	eng.batch = NULL;
+}
+
+/*
+ * Called on unlock after a note was queued: the notifier, asleep in
+ * io_getevents, is woken with a "kick" (notify.c); others by the futex.
+ */
+void kaio_notify_wake_locked(void)
+{
+	struct iocb *kick = &eng.kick;
+
+	eng.notes_new = 0;
+	if (eng.reaper == 2 && !eng.kicking && eng.kick_fd >= 0 && eng.ctx) {
+		/* It may sleep on the eventfd (wait.c): the kick bumps it too. */
+		if (eng.efd >= 0)
+			io_set_eventfd(kick, eng.efd);
+		else
+			kick->u.c.flags &= ~(1u << 0);	/* IOCB_FLAG_RESFD */
+		eng.kicking = io_submit(eng.ctx, 1, &kick) == 1;
+		eng.in_kernel += eng.kicking;
+		return;
+	}
+	kaio_waiters_wake();
 }
 
 void kaio_waiters_wake(void)
@@ -261,6 +374,8 @@ void kaio_req_complete(struct kaio_req *r, long res)
 		eng.in_kernel--;
 	if (r->state == KAIO_POLLQ)
 		eng.polls--;
+	if (r->state == KAIO_URING)
+		eng.in_uring--;
 	r->state = KAIO_DONE;
 	eng.nlive--;
 	kaio_list_del(&r->live);
@@ -284,96 +399,6 @@ void kaio_req_complete(struct kaio_req *r, long res)
 		kaio_list_add_tail(&eng.done, &r->q);
 	if (!kaio_list_empty(&eng.barriers))
 		barriers_release_locked(r);
-}
-
-void kaio_events_handle(const struct io_event *ev, int n)
-{
-	for (int i = 0; i < n; i++) {
-		if (ev[i].data == &eng.kick) {
-			eng.kicking = 0;
-			eng.in_kernel--;
-			continue;
-		}
-		if ((uintptr_t)ev[i].data & 1)
-			kaio_poll_event_locked((struct kaio_pollw *)((uintptr_t)ev[i].data - 1),
-					       (long)ev[i].res);
-		else
-			kaio_req_event_locked(ev[i].data, (long)ev[i].res);
-	}
-}
-
-/* Reaps the user-space ring. Lock held, no reaper active. */
-int kaio_events_reap(void)
-{
-	struct io_event ev[EVENTS_MAX];
-	int n, total = 0;
-
-	if (!eng.ctx || !eng.in_kernel)
-		return 0;
-	do {
-		n = kaio_ring_reap(eng.ctx, ev, EVENTS_MAX);
-		if (n <= 0)
-			break;
-		kaio_events_handle(ev, n);
-		total += n;
-	} while (n == EVENTS_MAX);
-	if (total) {
-		eng.st.ring_reaped += total;
-		kaio_pending_submit();
-		kaio_waiters_wake();
-	}
-	return total;
-}
-
-int kaio_poll(void)
-{
-	int n = 0;
-
-	if (!eng.ctx || !kaio_ring_ready(eng.ctx))
-		return 0;
-	if (kaio_trylock())
-		return 0;
-	if (!eng.reaper)
-		n = kaio_events_reap();
-	kaio_unlock();
-	return n;
-}
-
-/*
- * The error code published in the aiocb, polling the ring while it is in
- * progress. -EINVAL for an aiocb kaio never ran, or one still in flight in
- * the parent when this process forked: neither will ever change here.
- */
-int kaio_error(const struct aiocb *cb)
-{
-	int e = __atomic_load_n(&cb->__error_code, __ATOMIC_ACQUIRE);
-	uint64_t tag = kaio_tag_get(cb);
-
-	if (e == EINPROGRESS && tag == TAG_BUSY) {
-		if (kaio_poll())
-			e = __atomic_load_n(&cb->__error_code, __ATOMIC_ACQUIRE);
-		return e;
-	}
-	if (!TAG_IS_KAIO(tag) || (tag & 0xff) == (TAG_BUSY & 0xff)) {
-		kaio_debug("aio_error on aiocb %p, %s: EINVAL", (void *)cb,
-			   TAG_IS_KAIO(tag) ? "in flight before fork" : "never submitted");
-		return -EINVAL;
-	}
-	/* It was published between the two loads above. */
-	return __atomic_load_n(&cb->__error_code, __ATOMIC_ACQUIRE);
-}
-
-int kaio_return(struct aiocb *cb, ssize_t *res)
-{
-	uint64_t done = TAG_DONE;
-
-	if (kaio_error(cb) == EINPROGRESS)
-		return -EINVAL;
-	if (!__atomic_compare_exchange_n(kaio_tag_of(cb), &done, TAG_RETURNED, 0,
-					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		return -EINVAL;
-	*res = cb->__return_value;
-	return 0;
 }
 
 /* The tag alone could be garbage a program left in the reserved bytes. */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <stdint.h>
 #include <string.h>
@@ -20,11 +21,15 @@
  * and collected, still mapped to its aiocb for the next submission (submit.c).
  * A request is in flight while its state is below KAIO_DONE.
  * BARRIER: waits for earlier requests (eng.barriers). SUBMITTED: the I/O is in
- * the kernel; POLLING: the poll is. DONE: result published.
+ * the kernel, or on its way there in another thread's io_submit (issuer set);
+ * POLLING: the poll is. URING: a buffered read kernel AIO would have
+ * blocked on is on the io_uring ring (uring.c). SYNCQ: waits on eng.syncq for a thread to do its I/O
+ * with a plain syscall; SYNCING: a thread does it now, without the lock
+ * (issue.c). DONE: result published.
  */
 enum kaio_state {
 	KAIO_QUEUED, KAIO_POLLQ, KAIO_BARRIER, KAIO_SUBMITTED, KAIO_POLLING,
-	KAIO_UNPOLLED, KAIO_DONE, KAIO_IDLE
+	KAIO_UNPOLLED, KAIO_URING, KAIO_SYNCQ, KAIO_SYNCING, KAIO_DONE, KAIO_IDLE
 };
 
 #define UNPOLLED_MS 10
@@ -66,8 +71,11 @@ struct kaio_req {
 	unsigned char probe;	/* sent as a regular file without fstat (submit.c) */
 	unsigned char owes;	/* counted in eng.owed while it waits in a poll */
 	unsigned char unpollable;	/* the kernel cannot poll this fd for us */
+	unsigned char chardev;	/* a character device (a tty is pollfirst) */
 	unsigned char mapped;	/* the table maps r->cb to r */
 	unsigned char notify;	/* sev must be delivered */
+	signed char append;	/* the fd is O_APPEND: 1, not: 0, not asked yet: -1 */
+	const void *issuer;	/* the batch issuing it right now without the lock */
 	size_t done;		/* bytes of a stream write already written */
 	struct kaio_pollw *pw;
 	struct kaio_lio *lio;	/* announce to this list when done */
@@ -93,9 +101,13 @@ struct kaio_engine {
 	int ctx_err;		/* 0: not tried yet or ready; <0: io_setup's error */
 	io_context_t ctx;
 	unsigned depth, in_kernel, nlive;
-	struct iocb **batch;
+	unsigned in_uring;	/* reads on the io_uring ring */
+	int uring_queued;	/* reads queued there, not sent yet */
+	unsigned wissuing;	/* writes being issued without the lock (issue.c) */
+	unsigned issuing;	/* batches being issued */
+	unsigned cancel_waits;	/* aio_cancel calls waiting for them */
 	struct kaio_table *table;
-	struct kaio_list live, pending, barriers, done, idle, free;
+	struct kaio_list live, pending, syncq, barriers, done, idle, free;
 	unsigned nidle;
 	unsigned long seq;
 	int reaper;		/* 1: a thread sleeps in io_getevents; 2: the notifier */
@@ -115,6 +127,9 @@ struct kaio_engine {
 	unsigned long efd_ino;
 	struct iocb kick;
 	struct kaio_stats st;
+	/* KAIO_STATS: how long the lock was held, at most (ns). */
+	int timed;
+	long lock_t0;
 };
 
 extern struct kaio_engine eng;
@@ -124,10 +139,15 @@ extern __thread int kaio_locked;
  * The lock, with a per-thread mark: a signal handler that interrupted this
  * thread inside the lock must not wait for it (aio_suspend checks the mark).
  */
+long kaio_now_ns(void);
+void kaio_hold_end(void);
+
 static inline void kaio_lock(void)
 {
 	pthread_mutex_lock(&eng.lock);
 	kaio_locked = 1;
+	if (eng.timed)
+		eng.lock_t0 = kaio_now_ns();
 }
 
 static inline int kaio_trylock(void)
@@ -135,6 +155,8 @@ static inline int kaio_trylock(void)
 	if (pthread_mutex_trylock(&eng.lock))
 		return -EBUSY;
 	kaio_locked = 1;
+	if (eng.timed)
+		eng.lock_t0 = kaio_now_ns();
 	return 0;
 }
 
@@ -144,6 +166,8 @@ static inline void kaio_unlock(void)
 {
 	if (eng.notes_new)
 		kaio_notify_wake_locked();
+	if (eng.timed)
+		kaio_hold_end();
 	kaio_locked = 0;
 	pthread_mutex_unlock(&eng.lock);
 }
@@ -203,16 +227,32 @@ void kaio_engine_enter(void);
 /* Lock held below. */
 int kaio_ctx_get(void);
 void kaio_req_complete(struct kaio_req *r, long res);
+/*
+ * Issues queued requests (issue.c): takes them off the queues, unlocks for
+ * io_submit and the synchronous syscalls, locks again. Lock held before and
+ * after, dropped in between: callers hold no pointers across it.
+ */
 void kaio_pending_submit(void);
+void kaio_refused_locked(struct kaio_req *r, int err);
+/* r is to be served with a plain syscall, outside the lock (issue.c). */
+static inline void kaio_sync_queue_locked(struct kaio_req *r)
+{
+	r->state = KAIO_SYNCQ;
+	kaio_list_add_tail(&eng.syncq, &r->q);
+}
+
 int kaio_events_reap(void);
 void kaio_events_handle(const struct io_event *ev, int n);
 void kaio_waiters_wake(void);
 /*
  * Sleeps once for at most left_ns (LONG_MAX: no limit), as the reaper in
  * io_getevents or as a futex waiter; lock held before and after. 0, or
- * -EINTR when a signal handler ran. A cancellation point.
+ * -EINTR when a signal handler ran. The sleep is a cancellation point when
+ * cs is PTHREAD_CANCEL_ENABLE; cancellation is disabled in the thread
+ * before and after it (close, read and poll under the lock must not act on
+ * a pending cancel: the thread would leave holding the lock).
  */
-int kaio_wait_step(long left_ns, int role);
+int kaio_wait_step(long left_ns, int role, int cs);
 /* Without the lock: one (all = 0) or every (all = 1) listed request. */
 int kaio_wait(const struct aiocb *const list[], int nent, int all,
 	      const struct timespec *timeout);
@@ -222,16 +262,41 @@ int kaio_notify_prepare_locked(struct kaio_req *r, const struct sigevent *sev,
 			       struct kaio_lio *lio);
 int kaio_notify_owe_locked(const struct sigevent *sev);
 void kaio_thread_ensure_locked(void);
-void kaio_notify_queue_locked(struct kaio_req *r);
-void kaio_lio_queue_locked(struct kaio_lio *lio);
-void kaio_notify_forget(void);
+
+static inline void kaio_notify_queue_locked(struct kaio_req *r)
+{
+	kaio_list_add_tail(&eng.notify, &r->q);
+	eng.notes_new = 1;
+}
+
+static inline void kaio_lio_queue_locked(struct kaio_lio *lio)
+{
+	kaio_list_add_tail(&eng.lio_due, &lio->q);
+	eng.notes_new = 1;
+}
+
+/* What a fd is (fd.c). */
+struct fdinfo {
+	int err;
+	unsigned char kind, nonblock, seekless, probe, unpollable, chardev;
+	unsigned char cold;	/* a read on a file whose probes miss the cache */
+	struct stat st;		/* when cold */
+};
+void kaio_fd_classify(const struct aiocb *cb, enum kaio_op op, struct fdinfo *f);
+void kaio_fd_classify_stat(int fd, const struct stat *st, struct fdinfo *f);
+void kaio_fd_learn(int fd, int file);
+void kaio_fd_cool(int fd);
+unsigned kaio_count_earlier_locked(const struct kaio_req *r);
 /* Fds that can block (stream.c). */
 struct kaio_pollw *kaio_pollw_get(void);
 void kaio_pollw_put(struct kaio_pollw *w);
 long kaio_sync_io(struct kaio_req *r);
+long kaio_pollfirst_io(struct kaio_req *r, int *again);
 void kaio_poll_queue_locked(struct kaio_req *r);
 void kaio_req_event_locked(struct kaio_req *r, long res);
 void kaio_poll_event_locked(struct kaio_pollw *w, long res);
+void kaio_uring_event_locked(struct kaio_req *r, long res);
+int kaio_uring_take_locked(struct kaio_req *r, const struct stat *st);
 int kaio_stream_refused_locked(struct kaio_req *r, int err);
 int kaio_probe_failed_locked(struct kaio_req *r, long err);
 void kaio_poll_cancel_locked(struct kaio_req *r);

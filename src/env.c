@@ -1,8 +1,8 @@
 /*
  * KAIO_* environment variables, read once with secure_getenv (a set-uid
- * program cannot be steered by its caller). Parsing is strict: a bad value
- * gets one "kaio:" warning and the default. Diagnostics go to stderr with
- * write(2): no stdio, so they are safe anywhere.
+ * program cannot be steered by its caller). An empty value is unset.
+ * Parsing is strict: a bad value gets one "kaio:" warning and the default.
+ * Diagnostics go to stderr with write(2): no stdio, so they are safe anywhere.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -16,7 +16,7 @@
 #define KAIO_DEPTH_DEFAULT 256u
 #define KAIO_DEPTH_MAX 65536u
 
-struct kaio_config kaio_config = { .queue_depth = KAIO_DEPTH_DEFAULT };
+struct kaio_config kaio_config = { .queue_depth = KAIO_DEPTH_DEFAULT, .uring = KAIO_URING_AUTO };
 
 static void vsay(const char *fmt, va_list ap)
 {
@@ -67,7 +67,7 @@ static unsigned env_uint(const char *name, unsigned def, unsigned min, unsigned 
 	unsigned long v = 0;
 	const char *p;
 
-	if (!s)
+	if (!s || !*s)
 		return def;
 	for (p = s; *p >= '0' && *p <= '9' && v <= max; p++)
 		v = v * 10 + (unsigned)(*p - '0');
@@ -85,7 +85,7 @@ static int env_word(const char *name, const char *const words[], int n, int def)
 {
 	const char *s = secure_getenv(name);
 
-	if (!s)
+	if (!s || !*s)
 		return def;
 	for (int i = 0; i < n; i++)
 		if (!strcmp(s, words[i]))
@@ -100,6 +100,10 @@ static int env_word(const char *name, const char *const words[], int n, int def)
 void kaio_config_load(void)
 {
 	static const char *const fallbacks[] = { "glibc", "sync", "error" };
+	static const char *const urings[] = { "auto", "0", "1" };
+	static const enum kaio_uring_mode uring_modes[] = {
+		KAIO_URING_AUTO, KAIO_URING_NEVER, KAIO_URING_REQUIRED
+	};
 
 	kaio_config.debug = (int)env_uint("KAIO_DEBUG", 0, 0, 1);
 	kaio_config.stats = (int)env_uint("KAIO_STATS", 0, 0, 1);
@@ -107,4 +111,5 @@ void kaio_config_load(void)
 					   1, KAIO_DEPTH_MAX);
 	kaio_config.fallback = (enum kaio_fallback)env_word("KAIO_FALLBACK", fallbacks, 3,
 							    KAIO_FALLBACK_GLIBC);
+	kaio_config.uring = uring_modes[env_word("KAIO_URING", urings, 3, 0)];
 }

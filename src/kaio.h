@@ -52,6 +52,7 @@ struct kaio_stats {
 	unsigned long queued, cancelled, reprobe;
 	unsigned long io_submit, io_getevents, ring_reaped, peak_inflight;
 	unsigned long notifier_started;
+	unsigned long lock_max_ns;
 	unsigned depth;
 	int ctx_error;
 };
@@ -59,14 +60,19 @@ void kaio_stats_get(struct kaio_stats *st);
 
 /* Configuration from the environment (env.c). */
 enum kaio_fallback { KAIO_FALLBACK_GLIBC, KAIO_FALLBACK_SYNC, KAIO_FALLBACK_ERROR };
+/* KAIO_URING: 0 never, 1 required (warn when unavailable), auto (default). */
+enum kaio_uring_mode { KAIO_URING_NEVER, KAIO_URING_REQUIRED, KAIO_URING_AUTO };
 
 struct kaio_config {
 	unsigned queue_depth;
 	int stats, debug;
 	enum kaio_fallback fallback;	/* when there is no kernel AIO */
+	enum kaio_uring_mode uring;
 };
 extern struct kaio_config kaio_config;
 void kaio_config_load(void);
+/* Called at load: with KAIO_STATS set, reads the configuration and registers the report. */
+void kaio_engine_load(void);
 void kaio_debug_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* KAIO_DEBUG=1: each unusual path says why, the first time it is taken. */
 #define kaio_debug(...)                                                        \

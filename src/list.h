@@ -30,6 +30,11 @@ static inline void kaio_list_add_tail(struct kaio_list *head, struct kaio_list *
 	head->prev = n;
 }
 
+static inline void kaio_list_add(struct kaio_list *head, struct kaio_list *n)
+{
+	kaio_list_add_tail(head->next, n);
+}
+
 /* Leaves the node self-linked, so deleting it twice is harmless. */
 static inline void kaio_list_del(struct kaio_list *n)
 {

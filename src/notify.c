@@ -158,9 +158,9 @@ static void *notifier_main(void *arg)
 		} else if (eng.owed) {
 			lingering = 0;
 			if (kaio_list_empty(&eng.unpolled)) {
-				kaio_wait_step(BACKSTOP_NS, 2);
+				kaio_wait_step(BACKSTOP_NS, 2, PTHREAD_CANCEL_DISABLE);
 			} else {
-				kaio_wait_step(UNPOLLED_MS * 1000000L, 2);
+				kaio_wait_step(UNPOLLED_MS * 1000000L, 2, PTHREAD_CANCEL_DISABLE);
 				kaio_unpolled_check_locked();
 				kaio_pending_submit();
 			}
@@ -168,7 +168,7 @@ static void *notifier_main(void *arg)
 			lingering = 1;
 			clock_gettime(CLOCK_MONOTONIC, &idle);
 		} else if (ns_since(&idle) < LINGER_NS) {
-			kaio_wait_step(LINGER_NS - ns_since(&idle), 2);
+			kaio_wait_step(LINGER_NS - ns_since(&idle), 2, PTHREAD_CANCEL_DISABLE);
 		} else {
 			break;
 		}
@@ -257,50 +257,4 @@ int kaio_notify_owe_locked(const struct sigevent *sev)
 		return -EAGAIN;
 	eng.owed++;
 	return 0;
-}
-
-void kaio_notify_queue_locked(struct kaio_req *r)
-{
-	kaio_list_add_tail(&eng.notify, &r->q);
-	eng.notes_new = 1;
-}
-
-void kaio_lio_queue_locked(struct kaio_lio *lio)
-{
-	kaio_list_add_tail(&eng.lio_due, &lio->q);
-	eng.notes_new = 1;
-}
-
-/* Called on unlock after a note was queued. */
-void kaio_notify_wake_locked(void)
-{
-	struct iocb *kick = &eng.kick;
-
-	eng.notes_new = 0;
-	if (eng.reaper == 2 && !eng.kicking && eng.kick_fd >= 0 && eng.ctx) {
-		eng.kicking = io_submit(eng.ctx, 1, &kick) == 1;
-		eng.in_kernel += eng.kicking;
-		return;
-	}
-	kaio_waiters_wake();
-}
-
-/* fork: the child has no notifier and owes nothing; the kick fd is kept. */
-void kaio_notify_forget(void)
-{
-	struct kaio_list *p, *t;
-
-	eng.notifier = 0;
-	eng.owed = 0;
-	eng.notes_new = 0;
-	eng.kicking = 0;
-	kaio_list_each_safe(p, t, &eng.notify) {
-		kaio_container_of(p, struct kaio_req, q)->mapped = 0;
-		kaio_list_del(p);
-		kaio_list_add_tail(&eng.free, p);
-	}
-	kaio_list_each_safe(p, t, &eng.lio_due) {
-		kaio_list_del(p);
-		free(kaio_container_of(p, struct kaio_lio, q));
-	}
 }

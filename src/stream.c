@@ -21,12 +21,17 @@
  * taken by a new file, does not change where a pending request reads or
  * writes: POSIX wants it to complete as if the close had not happened.
  *
+ * Reads on a fd last seen to be a regular file go in as probes, without
+ * an fstat (fd.c); when one fails, the fd is looked at again here
+ * (kaio_probe_failed_locked) and the read goes on the way its kind needs.
+ *
  * The poll iocb lives in a separate kaio_pollw so that a cancelled poll
  * (io_cancel completes it later, with an event of its own) can outlive its
  * request: the event of an orphaned poll only returns the pollw to its pool.
  * Poll events carry the pollw's address with the low bit set.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -34,33 +39,7 @@
 #include <unistd.h>
 
 #include "engine.h"
-
-#define POLLW_CHUNK 16
-
-static struct kaio_list pollw_free = KAIO_LIST_INIT(pollw_free);
-
-/* Allocating paths only. */
-struct kaio_pollw *kaio_pollw_get(void)
-{
-	if (kaio_list_empty(&pollw_free)) {
-		struct kaio_pollw *chunk = calloc(POLLW_CHUNK, sizeof *chunk);
-
-		if (!chunk)
-			return NULL;
-		for (int i = 0; i < POLLW_CHUNK; i++)
-			kaio_list_add_tail(&pollw_free, &chunk[i].q);
-	}
-	struct kaio_pollw *w = kaio_container_of(pollw_free.next, struct kaio_pollw, q);
-
-	kaio_list_del(&w->q);
-	return w;
-}
-
-void kaio_pollw_put(struct kaio_pollw *w)
-{
-	w->req = NULL;
-	kaio_list_add_tail(&pollw_free, &w->q);
-}
+#include "uring.h"
 
 /* What a blocking pread/pwrite (read/write where there is no offset) gives. */
 long kaio_sync_io(struct kaio_req *r)
@@ -129,17 +108,17 @@ static void advance(struct kaio_req *r, long res)
  * The fd of a poll-first request (no RWF_NOWAIT) is ready: a read takes what
  * one read(2) gives. A write goes in chunks no bigger than what a ready tty
  * is sure to take, for as long as poll(2) says there is room, so that it
- * never blocks; the rest waits for the next poll.
+ * never blocks; *again: the rest waits for the next poll. Without the lock:
+ * the issuing thread owns r (SYNCING) until it locks again.
  */
-static void pollfirst_io_locked(struct kaio_req *r)
+long kaio_pollfirst_io(struct kaio_req *r, int *again)
 {
 	struct iocb *io = &r->iocb;
 	long res;
 
-	if (r->op != KAIO_WRITE) {
-		kaio_req_complete(r, kaio_sync_io(r));
-		return;
-	}
+	*again = 0;
+	if (r->op != KAIO_WRITE)
+		return kaio_sync_io(r);
 	for (;;) {
 		struct pollfd pfd = { r->iocb.aio_fildes, POLLOUT, 0 };
 		unsigned long want = io->u.c.nbytes;
@@ -150,17 +129,14 @@ static void pollfirst_io_locked(struct kaio_req *r)
 			io->u.c.nbytes = POLLFIRST_CHUNK;
 		res = kaio_sync_io(r);
 		io->u.c.nbytes = want;
-		if (res < 0) {
-			kaio_req_complete(r, r->done ? (long)r->done : res);
-			return;
-		}
+		if (res < 0)
+			return r->done ? (long)r->done : res;
 		advance(r, res);
-		if (!io->u.c.nbytes) {
-			kaio_req_complete(r, (long)r->done);
-			return;
-		}
+		if (!io->u.c.nbytes)
+			return (long)r->done;
 	}
-	kaio_poll_queue_locked(r);
+	*again = 1;
+	return 0;
 }
 
 /*
@@ -203,6 +179,31 @@ void kaio_poll_queue_locked(struct kaio_req *r)
  * is no longer a regular file (a pipe: a short read is its answer), or the
  * end of the file, ends the request with res. Returns 1 when r continues.
  */
+/*
+ * A buffered read that missed the page cache (the probe's -EAGAIN, or a
+ * short count) goes on io_uring, which waits for the disk without blocking
+ * any thread (uring.c), where the file system lets it do that without a
+ * worker thread. O_DIRECT reads stay on kernel AIO. 1 when taken.
+ */
+int kaio_uring_take_locked(struct kaio_req *r, const struct stat *st)
+{
+	struct iocb *io = &r->iocb;
+	int fl;
+
+	if (r->op != KAIO_READ || kaio_uring_get(eng.depth, eng.efd) < 0 ||
+	    !kaio_uring_serves(r->fd, st))
+		return 0;
+	fl = fcntl(r->fd, F_GETFL);
+	if (fl < 0 || (fl & O_DIRECT) ||
+	    kaio_uring_read(r, (int)io->aio_fildes, (void *)(uintptr_t)io->u.c.buf,
+			    io->u.c.nbytes, io->u.c.offset) < 0)
+		return 0;
+	r->state = KAIO_URING;
+	eng.in_uring++;
+	eng.uring_queued = 1;
+	return 1;
+}
+
 static int probe_short_locked(struct kaio_req *r, long res)
 {
 	struct iocb *io = &r->iocb;
@@ -216,7 +217,59 @@ static int probe_short_locked(struct kaio_req *r, long res)
 	eng.st.reprobe++;
 	eng.in_kernel--;
 	advance(r, res);
-	requeue_locked(r, KAIO_QUEUED);
+	if (!kaio_uring_take_locked(r, &st))
+		requeue_locked(r, KAIO_QUEUED);
+	return 1;
+}
+
+/*
+ * A probing read failed (-EAGAIN, a refusal, an error): learn what the fd
+ * really is and send the read again the way its kind needs (queued, or
+ * behind its earlier siblings). 0 when there is nothing to retry (the fd is
+ * gone, no memory): the caller reports err.
+ */
+int kaio_probe_failed_locked(struct kaio_req *r, long err)
+{
+	struct fdinfo f = { 0 };
+	struct stat st;
+
+	r->probe = 0;
+	r->iocb.aio_rw_flags = 0;
+	eng.st.reprobe++;
+	if (fstat(r->fd, &st) < 0)
+		return 0;
+	kaio_fd_classify_stat(r->fd, &st, &f);
+	kaio_fd_learn(r->fd, f.kind == KAIO_FILE);
+	if (f.kind == KAIO_FILE) {
+		if (err == -EAGAIN) {
+			kaio_fd_cool(r->fd);
+			if (kaio_uring_take_locked(r, &st))
+				return 1;
+		}
+		goto requeue;
+	}
+	kaio_debug("fd %d is no longer a regular file: served as a stream", r->fd);
+	if (!r->pw && !(r->pw = kaio_pollw_get()))
+		return 0;
+	r->kind = KAIO_STREAM;
+	r->nonblock = f.nonblock;
+	r->unpollable = f.unpollable;
+	r->chardev = f.chardev;
+	if (f.seekless)
+		r->iocb.u.c.offset = 0;
+	if (!f.nonblock)
+		r->iocb.aio_rw_flags = RWF_NOWAIT;
+	/* Its siblings sent as probes too must keep their call order now. */
+	r->wait_op = r->op;
+	r->wait = kaio_count_earlier_locked(r);
+	if (r->wait) {
+		r->state = KAIO_BARRIER;
+		kaio_list_add_tail(&eng.barriers, &r->q);
+		return 1;
+	}
+requeue:
+	r->state = KAIO_QUEUED;
+	kaio_list_add_tail(&eng.pending, &r->q);
 	return 1;
 }
 
@@ -235,6 +288,10 @@ void kaio_req_event_locked(struct kaio_req *r, long res)
 	    probe_short_locked(r, res))
 		return;
 	if (r->kind == KAIO_STREAM) {
+		if (res == -EAGAIN && r->chardev == 2) {
+			kaio_req_complete(r, (long)r->done);
+			return;
+		}
 		if (res == -EAGAIN && (io->aio_rw_flags & RWF_NOWAIT)) {
 			eng.in_kernel--;
 			kaio_poll_queue_locked(r);
@@ -253,6 +310,42 @@ void kaio_req_event_locked(struct kaio_req *r, long res)
 			requeue_locked(r, KAIO_QUEUED);
 			return;
 		}
+		/*
+		 * A character device read with RWF_NOWAIT stops early when the
+		 * reading thread has a signal pending or the scheduler wants
+		 * the CPU (/dev/zero and /dev/urandom stop at a page). glibc's
+		 * helper, every signal blocked and free to reschedule, gets
+		 * the whole count: read on, until the device has no more now.
+		 */
+		if (r->op == KAIO_READ && r->chardev && res > 0 &&
+		    (io->aio_rw_flags & RWF_NOWAIT) && (unsigned long)res < io->u.c.nbytes) {
+			eng.in_kernel--;
+			advance(r, res);
+			io->u.c.offset += res;	/* a seekable device reads on */
+			r->chardev = 2;	/* continuing: EAGAIN now means "no more" */
+			requeue_locked(r, KAIO_QUEUED);
+			return;
+		}
+	}
+	if (r->done)
+		res = res < 0 ? (long)r->done : res + (long)r->done;
+	kaio_req_complete(r, res);
+}
+
+/*
+ * The completion of a read on io_uring. io_uring gives a read up (-ECANCELED,
+ * -EINTR, or -EFAULT: it finishes a read in the memory of the thread that
+ * submitted it, and that thread has exited) : kernel AIO reads it then, as
+ * it would without io_uring (a buffer that is really bad fails there too).
+ */
+void kaio_uring_event_locked(struct kaio_req *r, long res)
+{
+	if (res == -ECANCELED || res == -EINTR || res == -EAGAIN || res == -EFAULT) {
+		eng.in_uring--;
+		kaio_debug("io_uring gave a read up (%s): read by kernel AIO",
+			   strerrorname_np((int)-res));
+		requeue_locked(r, KAIO_QUEUED);
+		return;
 	}
 	if (r->done)
 		res = res < 0 ? (long)r->done : res + (long)r->done;
@@ -276,7 +369,7 @@ void kaio_poll_event_locked(struct kaio_pollw *w, long res)
 	if (res < 0)
 		kaio_req_complete(r, res);
 	else if (r->pollfirst)
-		pollfirst_io_locked(r);
+		kaio_sync_queue_locked(r);
 	else
 		requeue_locked(r, KAIO_QUEUED);
 }
@@ -301,9 +394,8 @@ int kaio_stream_refused_locked(struct kaio_req *r, int err)
 		return 1;
 	}
 	if (r->nonblock || r->op > KAIO_WRITE) {
-		r->state = KAIO_QUEUED;
 		eng.st.sync_fallback++;
-		kaio_req_complete(r, kaio_sync_io(r));
+		kaio_sync_queue_locked(r);
 		return 1;
 	}
 	r->pollfirst = 1;
@@ -349,7 +441,7 @@ void kaio_unpolled_check_locked(void)
 		kaio_list_del(&r->q);
 		r->state = KAIO_QUEUED;
 		if (r->pollfirst)
-			pollfirst_io_locked(r);
+			kaio_sync_queue_locked(r);
 		else
 			requeue_locked(r, KAIO_QUEUED);
 	}

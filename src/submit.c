@@ -1,8 +1,8 @@
 /*
- * Submitting: deciding whether kaio serves a request, turning it into an
- * iocb, and moving queued requests into the kernel in call order. Only these
- * paths allocate (request pool, table), so they also drop finished requests
- * from the table.
+ * Submitting (aio_read, aio_write, aio_fsync, lio_listio): deciding whether
+ * kaio serves a request, turning it into an iocb and queueing it in call
+ * order; issue.c takes it from there. Only these paths allocate (request
+ * pool, table), so they also drop finished requests from the table.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "uring.h"
 
 /*
  * The request pool grows by chunks, each as big as the pool was (64 first):
@@ -103,240 +104,6 @@ static void collect_locked(void)
 	}
 }
 
-/* io_submit refused r at once with err (never EAGAIN with room in the ring). */
-static void refused_locked(struct kaio_req *r, int err)
-{
-	kaio_list_del(&r->q);
-	if (r->probe && kaio_probe_failed_locked(r, err))
-		return;
-	if (kaio_stream_refused_locked(r, err))
-		return;
-	if (r->kind == KAIO_STREAM && err == -EAGAIN) {
-		/* No kernel resources even for one request: never block here. */
-		r->unpollable = 1;
-		kaio_poll_queue_locked(r);
-		return;
-	}
-	/*
-	 * A regular file the kernel refuses (no read_iter: some /proc files)
-	 * although kaio checked what it could, or EAGAIN with nothing in the
-	 * kernel to wait for: serve it in the caller, as pread/pwrite would.
-	 */
-	if (err == -EINVAL || err == -EAGAIN || err == 0) {
-		kaio_debug("io_submit: %s on fd %d: served synchronously",
-			   strerrorname_np(err ? -err : EAGAIN), r->fd);
-		eng.st.sync_fallback++;
-		kaio_req_complete(r, kaio_sync_io(r));
-	} else {
-		kaio_req_complete(r, err);
-	}
-}
-
-/*
- * Moves queued requests into the kernel, in order, as far as the ring allows.
- * Without a kernel context (KAIO_FALLBACK=sync) they are served right here.
- */
-void kaio_pending_submit(void)
-{
-	while (!kaio_list_empty(&eng.pending) && !eng.ctx) {
-		struct kaio_req *r = kaio_container_of(eng.pending.next, struct kaio_req, q);
-
-		eng.st.sync_mode++;
-		kaio_req_complete(r, kaio_sync_io(r));
-	}
-	while (!kaio_list_empty(&eng.pending) && eng.in_kernel < eng.depth) {
-		struct kaio_list *p = eng.pending.next;
-		struct kaio_req *r;
-		int n = 0, k, pipes = 0, guard = 0;
-		sigset_t old;
-
-		for (; p != &eng.pending && eng.in_kernel + n < eng.depth; p = p->next) {
-			struct iocb *io;
-
-			r = kaio_container_of(p, struct kaio_req, q);
-			pipes |= r->kind == KAIO_STREAM && r->op == KAIO_WRITE &&
-				 r->state == KAIO_QUEUED;
-			io = r->state == KAIO_POLLQ ? &r->pw->iocb : &r->iocb;
-			if (eng.efd >= 0)
-				io_set_eventfd(io, eng.efd);
-			else
-				io->u.c.flags &= ~(1u << 0);	/* IOCB_FLAG_RESFD */
-			eng.batch[n++] = io;
-		}
-		eng.st.io_submit++;
-		if (pipes)
-			guard = kaio_sigpipe_block(&old);
-		k = io_submit(eng.ctx, n, eng.batch);
-		if (pipes)
-			kaio_sigpipe_restore(&old, guard);
-		for (int i = 0; i < k; i++) {
-			r = kaio_container_of(eng.pending.next, struct kaio_req, q);
-			r->state = r->state == KAIO_POLLQ ? KAIO_POLLING : KAIO_SUBMITTED;
-			kaio_list_del(&r->q);
-		}
-		if (k > 0) {
-			eng.in_kernel += k;
-			eng.st.kernel += k;
-			if (eng.in_kernel > eng.st.peak_inflight)
-				eng.st.peak_inflight = eng.in_kernel;
-			continue;
-		}
-		if (k == -EAGAIN && eng.in_kernel)
-			break;	/* ring full: retried as events free slots */
-		if ((k == -EBADF || k == -EINVAL) && eng.efd >= 0 && !kaio_efd_ours())
-			continue;	/* our eventfd is gone: again without it */
-		refused_locked(kaio_container_of(eng.pending.next, struct kaio_req, q), k);
-	}
-}
-
-/*
- * What kaio needs to know of cb's fd, with one fstat (and an fcntl for fds
- * that can block). f->err gets an error to report through cb's result
- * instead of submitting (bad fd, negative offset), as glibc reports those
- * later rather than at once.
- */
-struct fdinfo {
-	int err;
-	unsigned char kind, nonblock, seekless, probe, unpollable;
-};
-
-/*
- * The fstat per request costs a syscall. A read on a fd last seen to be a
- * regular file or block device skips it and goes in with RWF_NOWAIT
- * instead: if the fd was closed and reused for a pipe or socket, the kernel
- * answers -EAGAIN (or refuses it) rather than block the caller, and the
- * request is classified again (kaio_probe_failed_locked). A fd whose probing
- * reads keep failing with EAGAIN (uncached buffered reads) cools down for
- * FD_COOLDOWN reads with fstat. Per fd: 0 unknown, 1 probe, >1 cooling.
- */
-#define FD_CACHED 4096
-#define FD_COOLDOWN 64
-
-static unsigned char fd_state[FD_CACHED];
-
-static unsigned char *fd_slot(int fd)
-{
-	return fd >= 0 && fd < FD_CACHED ? &fd_state[fd] : NULL;
-}
-
-static void fd_learn(int fd, int file)
-{
-	unsigned char *s = fd_slot(fd), v;
-
-	if (!s)
-		return;
-	v = __atomic_load_n(s, __ATOMIC_RELAXED);
-	__atomic_store_n(s, !file ? 0 : v > 1 ? v - 1 : 1, __ATOMIC_RELAXED);
-}
-
-static void classify_stat(int fd, const struct stat *st, struct fdinfo *f)
-{
-	int fl;
-
-	f->kind = KAIO_FILE;
-	if (S_ISREG(st->st_mode) || S_ISBLK(st->st_mode))
-		return;
-	f->kind = KAIO_STREAM;
-	f->seekless = S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode);
-	fl = fcntl(fd, F_GETFL);
-	f->nonblock = fl >= 0 && (fl & O_NONBLOCK);
-	/*
-	 * A signalfd looks at the signals of the task that polls it, and the
-	 * kernel re-polls from a worker thread: its kernel poll never fires.
-	 * Anonymous inodes have no file type; the link name says which it is.
-	 */
-	if (!(st->st_mode & S_IFMT)) {
-		char path[32], link[32];
-		ssize_t n;
-
-		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-		n = readlink(path, link, sizeof link - 1);
-		f->unpollable = n > 0 && (link[n] = 0, strstr(link, "signalfd") != NULL);
-	}
-}
-
-static void classify(const struct aiocb *cb, enum kaio_op op, struct fdinfo *f)
-{
-	unsigned char *slot = fd_slot(cb->aio_fildes);
-	struct stat st;
-
-	memset(f, 0, sizeof *f);
-	if ((op == KAIO_READ || op == KAIO_WRITE) && cb->aio_offset < 0)
-		f->err = EINVAL;
-	if (op == KAIO_READ && slot && __atomic_load_n(slot, __ATOMIC_RELAXED) == 1) {
-		f->probe = 1;
-		return;
-	}
-	if (fstat(cb->aio_fildes, &st) < 0) {
-		/* As pread: a negative offset is EINVAL before the fd is looked at. */
-		f->err = f->err ? f->err : errno;
-		return;
-	}
-	classify_stat(cb->aio_fildes, &st, f);
-	fd_learn(cb->aio_fildes, f->kind == KAIO_FILE);
-}
-
-/* Live requests on r's fd of kind r->wait_op made before r: a barrier's count. */
-static unsigned count_earlier_locked(const struct kaio_req *r)
-{
-	struct kaio_list *p;
-	unsigned n = 0;
-
-	for (p = eng.live.next; p != &eng.live; p = p->next) {
-		struct kaio_req *o = kaio_container_of(p, struct kaio_req, live);
-
-		n += o->fd == r->fd && o->op == r->wait_op && o->seq < r->seq;
-	}
-	return n;
-}
-
-/*
- * A probing read failed (-EAGAIN, a refusal, an error): learn what the fd
- * really is and send the read again the way its kind needs (queued, or
- * behind its earlier siblings). 0 when there is nothing to retry (the fd is
- * gone, no memory): the caller reports err.
- */
-int kaio_probe_failed_locked(struct kaio_req *r, long err)
-{
-	struct fdinfo f = { 0 };
-	struct stat st;
-
-	r->probe = 0;
-	r->iocb.aio_rw_flags = 0;
-	eng.st.reprobe++;
-	if (fstat(r->fd, &st) < 0)
-		return 0;
-	classify_stat(r->fd, &st, &f);
-	fd_learn(r->fd, f.kind == KAIO_FILE);
-	if (f.kind == KAIO_FILE) {
-		if (err == -EAGAIN && fd_slot(r->fd))
-			__atomic_store_n(fd_slot(r->fd), FD_COOLDOWN, __ATOMIC_RELAXED);
-		goto requeue;
-	}
-	kaio_debug("fd %d is no longer a regular file: served as a stream", r->fd);
-	if (!r->pw && !(r->pw = kaio_pollw_get()))
-		return 0;
-	r->kind = KAIO_STREAM;
-	r->nonblock = f.nonblock;
-	r->unpollable = f.unpollable;
-	if (f.seekless)
-		r->iocb.u.c.offset = 0;
-	if (!f.nonblock)
-		r->iocb.aio_rw_flags = RWF_NOWAIT;
-	/* Its siblings sent as probes too must keep their call order now. */
-	r->wait_op = r->op;
-	r->wait = count_earlier_locked(r);
-	if (r->wait) {
-		r->state = KAIO_BARRIER;
-		kaio_list_add_tail(&eng.barriers, &r->q);
-		return 1;
-	}
-requeue:
-	r->state = KAIO_QUEUED;
-	kaio_list_add_tail(&eng.pending, &r->q);
-	return 1;
-}
-
 /*
  * The request mapped to cb: NULL, or an idle one to reuse, or -EINVAL in
  * *err when cb is still in flight (submitting it again is misuse).
@@ -422,6 +189,9 @@ static int enqueue_locked(struct aiocb *cb, enum kaio_op op, const struct fdinfo
 	r->pollfirst = 0;
 	r->probe = f->probe;
 	r->unpollable = f->unpollable;
+	r->chardev = f->chardev;
+	r->append = -1;
+	r->issuer = NULL;
 	r->done = 0;
 	switch (op) {
 	case KAIO_READ:
@@ -448,11 +218,13 @@ static int enqueue_locked(struct aiocb *cb, enum kaio_op op, const struct fdinfo
 	kaio_tag_set(cb, TAG_BUSY);
 	r->state = KAIO_QUEUED;
 	r->wait_op = op <= KAIO_WRITE ? op : KAIO_WRITE;
-	r->wait = f->kind == KAIO_STREAM || op > KAIO_WRITE ? count_earlier_locked(r) : 0;
+	r->wait = f->kind == KAIO_STREAM || op > KAIO_WRITE ? kaio_count_earlier_locked(r) : 0;
 	kaio_list_add_tail(&eng.live, &r->live);
 	eng.nlive++;
 	if (f->err) {
 		kaio_req_complete(r, -f->err);
+	} else if (f->cold && kaio_uring_take_locked(r, &f->st)) {
+		/* Its probes miss the page cache: on io_uring already. */
 	} else if (r->wait) {
 		r->state = KAIO_BARRIER;
 		kaio_list_add_tail(&eng.barriers, &r->q);
@@ -480,7 +252,7 @@ static int lock_ctx(void)
 
 static void submit_and_unlock(void)
 {
-	if (!kaio_list_empty(&eng.pending)) {
+	if (!kaio_list_empty(&eng.pending) || eng.uring_queued) {
 		if (eng.in_kernel >= eng.depth && !eng.reaper)
 			kaio_events_reap();
 		kaio_pending_submit();
@@ -492,7 +264,7 @@ static void submit_and_unlock(void)
 	 * held anyway: a stream request that must wait for its fd gets its
 	 * poll, and kaio's thread if it is not running.
 	 */
-	if (!eng.reaper && eng.ctx && kaio_ring_ready(eng.ctx))
+	if (!eng.reaper && ((eng.ctx && kaio_ring_ready(eng.ctx)) || kaio_uring_ready()))
 		kaio_events_reap();
 	kaio_thread_ensure_locked();
 	kaio_unlock();
@@ -505,7 +277,7 @@ int kaio_submit(struct aiocb *cb, enum kaio_op op)
 
 	if (foreign_in_flight(cb))
 		return -EINVAL;
-	classify(cb, op, &f);
+	kaio_fd_classify(cb, op, &f);
 	r = lock_ctx();
 	if (r < 0)
 		return r;
@@ -543,7 +315,7 @@ int kaio_listio(int mode, struct aiocb *const list[], int nent,
 			r = -EINVAL;
 			goto out;
 		}
-		classify(cb, cb->aio_lio_opcode == LIO_READ ? KAIO_READ : KAIO_WRITE, &fi[i]);
+		kaio_fd_classify(cb, cb->aio_lio_opcode == LIO_READ ? KAIO_READ : KAIO_WRITE, &fi[i]);
 		if (cb->aio_lio_opcode != LIO_READ && cb->aio_lio_opcode != LIO_WRITE)
 			fi[i].err = EINVAL;
 	}

@@ -16,29 +16,84 @@
 #include "engine.h"
 
 #define FOREIGN_SLICE_NS 1000000
+#define URING_SLICE_NS 10000000
+
+/*
+ * The entries of a wait that matter: non-NULL, and for lio_listio not
+ * LIO_NOP. Found with one pass over the list; later looks go through the
+ * few kept here, or the span [lo, hi) when there are more, so a huge list
+ * of mostly NULL entries is read once, not on every wake-up.
+ */
+#define WATCH_FEW 32
+
+struct watch {
+	const struct aiocb *const *list;
+	const struct aiocb *few[WATCH_FEW];
+	int nfew, lo, hi, all, many;
+};
+
+static int counted(const struct aiocb *cb, int all)
+{
+	return cb && !(all && cb->aio_lio_opcode == LIO_NOP);
+}
+
+static int is_done(const struct aiocb *cb)
+{
+	return __atomic_load_n(&cb->__error_code, __ATOMIC_ACQUIRE) != EINPROGRESS;
+}
 
 /*
  * Whether the wait is over: one (all = 0) or every (all = 1) counted request
- * is done; nothing to count is done too. lio_listio does not count LIO_NOP
- * entries. *foreign: glibc holds one of the requests still in progress.
+ * is done; nothing to count is done too. *foreign: glibc holds one of the
+ * requests still in progress.
  */
-static int satisfied(const struct aiocb *const list[], int nent, int all, int *foreign)
+static int satisfied(const struct watch *w, int *foreign)
 {
-	int want = 0, done = 0;
+	int want = 0, done = 0, n = w->many ? w->hi - w->lo : w->nfew;
 
 	*foreign = 0;
+	for (int i = 0; i < n; i++) {
+		const struct aiocb *cb = w->many ? w->list[w->lo + i] : w->few[i];
+
+		if (!counted(cb, w->all))
+			continue;
+		want++;
+		if (is_done(cb)) {
+			if (!w->all)
+				return 1;
+			done++;
+		} else if (kaio_tag_get(cb) == TAG_FOREIGN) {
+			*foreign = 1;
+		}
+	}
+	return w->all ? done == want : !want;
+}
+
+/* The first pass; 1 when the wait is over already. */
+static int watch_init(struct watch *w, const struct aiocb *const list[], int nent, int all)
+{
+	int foreign;
+
+	w->list = list;
+	w->all = all;
+	w->nfew = w->many = 0;
+	w->lo = w->hi = 0;
 	for (int i = 0; i < nent; i++) {
 		const struct aiocb *cb = list[i];
 
-		if (!cb || (all && cb->aio_lio_opcode == LIO_NOP))
+		if (!counted(cb, all))
 			continue;
-		want++;
-		if (__atomic_load_n(&cb->__error_code, __ATOMIC_ACQUIRE) != EINPROGRESS)
-			done++;
-		else if (kaio_tag_get(cb) == TAG_FOREIGN)
-			*foreign = 1;
+		if (!all && is_done(cb))
+			return 1;
+		if (!w->nfew && !w->many)
+			w->lo = i;
+		w->hi = i + 1;
+		if (w->nfew < WATCH_FEW)
+			w->few[w->nfew++] = cb;
+		else
+			w->many = 1;
 	}
-	return all ? done == want : done > 0 || !want;
+	return satisfied(w, &foreign);
 }
 
 static long ns_until(const struct timespec *deadline)
@@ -79,12 +134,11 @@ static void step_cancelled(void *arg)
 	kaio_unlock();
 }
 
-int kaio_wait_step(long left, int role)
+int kaio_wait_step(long left, int role, int cs)
 {
-	struct timespec slice = { left / 1000000000L, left % 1000000000L };
-	struct timespec *ts = left == LONG_MAX ? NULL : &slice;
+	struct timespec slice;
 	struct step s;
-	int n, type;
+	int n, type, efd;
 
 	/* Without a context, nothing to reap: completions come with a futex wake. */
 	s.role = eng.reaper || !eng.ctx ? 0 : role;
@@ -96,15 +150,35 @@ int kaio_wait_step(long left, int role)
 		eng.waiters++;
 	}
 	s.gen = eng.gen;
-	/* Untimed: a deferred cancellation point, restarted after SA_RESTART. */
-	int efd = s.role == 1 && !ts ? eng.efd : -1;
+	/*
+	 * The reaper sleeps on the eventfd that kernel AIO and io_uring
+	 * completions both bump. Untimed: read(2), a deferred cancellation
+	 * point restarted after SA_RESTART; timed: ppoll. Without the eventfd
+	 * (the program closed it), io_getevents, and io_uring's reads are
+	 * looked at every URING_SLICE_NS.
+	 */
+	efd = s.role ? eng.efd : -1;
+	if ((eng.uring_queued || (efd < 0 && eng.in_uring)) && left > URING_SLICE_NS)
+		left = URING_SLICE_NS;
+	slice.tv_sec = left / 1000000000L;
+	slice.tv_nsec = left % 1000000000L;
+
+	struct timespec *const ts = left == LONG_MAX ? NULL : &slice;
 
 	kaio_unlock();
 	pthread_cleanup_push(step_cancelled, &s);
+	pthread_setcancelstate(cs, NULL);
 	if (efd >= 0) {
+		struct pollfd pfd = { efd, POLLIN, 0 };
 		uint64_t v;
 
-		n = read(efd, &v, sizeof v) < 0 ? -errno : 0;
+		n = ts ? ppoll(&pfd, 1, ts, NULL) : 1;
+		if (n < 0)
+			n = -errno;
+		else if (n == 0)
+			n = -ETIMEDOUT;
+		else
+			n = read(efd, &v, sizeof v) < 0 ? -errno : 0;
 	} else {
 		pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &type);
 		if (s.role && eng.ctx)
@@ -116,6 +190,7 @@ int kaio_wait_step(long left, int role)
 				? -errno : 0;
 		pthread_setcanceltype(type, NULL);
 	}
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	pthread_cleanup_pop(0);
 	kaio_lock();
 	if (!s.role) {
@@ -127,7 +202,9 @@ int kaio_wait_step(long left, int role)
 		if (n == -EBADF || n == -EINVAL)
 			kaio_efd_ours();
 		kaio_events_reap();
-		kaio_waiters_wake();
+		/* As below: kaio's thread that merely timed out wakes nobody. */
+		if (n != -ETIMEDOUT || role == 1)
+			kaio_waiters_wake();
 		return n == -EINTR ? n : 0;
 	}
 	eng.st.io_getevents++;
@@ -150,13 +227,12 @@ int kaio_wait_step(long left, int role)
  * A signal handler that interrupted this thread inside the lock cannot take
  * it: look at the aiocbs only, in slices, until the timeout.
  */
-static int wait_unlocked(const struct aiocb *const list[], int nent, int all,
-			 const struct timespec *deadline)
+static int wait_unlocked(const struct watch *w, const struct timespec *deadline)
 {
 	struct timespec slice = { 0, FOREIGN_SLICE_NS };
 	int foreign;
 
-	while (!satisfied(list, nent, all, &foreign)) {
+	while (!satisfied(w, &foreign)) {
 		if (deadline && ns_until(deadline) <= 0)
 			return -EAGAIN;
 		if (ppoll(NULL, 0, &slice, NULL) < 0 && errno == EINTR)
@@ -177,9 +253,12 @@ int kaio_wait(const struct aiocb *const list[], int nent, int all,
 	      const struct timespec *timeout)
 {
 	struct timespec deadline;
-	int foreign, r = 0;
+	struct watch w;
+	int foreign, cs, r = 0;
 	long left = LONG_MAX;
 
+	if (watch_init(&w, list, nent, all))
+		return 0;
 	if (timeout) {
 		clock_gettime(CLOCK_MONOTONIC, &deadline);
 		deadline.tv_sec += timeout->tv_sec;
@@ -190,13 +269,15 @@ int kaio_wait(const struct aiocb *const list[], int nent, int all,
 		}
 	}
 	if (kaio_locked)
-		return wait_unlocked(list, nent, all, timeout ? &deadline : NULL);
+		return wait_unlocked(&w, timeout ? &deadline : NULL);
+	/* Cancellation acts only in the sleep (kaio_wait_step). */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
 	kaio_engine_enter();
 	kaio_thread_ensure_locked();
 	for (;;) {
-		if (satisfied(list, nent, all, &foreign))
+		if (satisfied(&w, &foreign))
 			break;
-		if (!eng.reaper && kaio_events_reap() && satisfied(list, nent, all, &foreign))
+		if (!eng.reaper && kaio_events_reap() && satisfied(&w, &foreign))
 			break;
 		if (timeout && (left = ns_until(&deadline)) <= 0) {
 			r = -EAGAIN;
@@ -204,11 +285,14 @@ int kaio_wait(const struct aiocb *const list[], int nent, int all,
 		}
 		if (foreign && left > FOREIGN_SLICE_NS)
 			left = FOREIGN_SLICE_NS;
-		r = kaio_wait_step(left, 1);
+		if (eng.uring_queued)
+			kaio_pending_submit();
+		r = kaio_wait_step(left, 1, cs);
 		if (r < 0)
 			break;
 	}
 	kaio_unlock();
+	pthread_setcancelstate(cs, NULL);
 	return r;
 }
 

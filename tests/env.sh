@@ -12,11 +12,12 @@
 # failed.
 #
 #   - no KAIO_* variable: nothing on stderr;
-#   - KAIO_QUEUE_DEPTH, KAIO_STATS, KAIO_DEBUG, KAIO_FALLBACK with bad
+#   - KAIO_QUEUE_DEPTH, KAIO_STATS, KAIO_DEBUG, KAIO_FALLBACK, KAIO_URING with bad
 #     values: exactly one "kaio: ignoring NAME=..." line, the default used,
 #     the program still right; good values: taken (KAIO_STATS shows depth=);
-#     a value holding a newline, a carriage return or a terminal escape
-#     still gives one warning line of printable text;
+#     an empty value reads as unset; a value holding a newline, a carriage
+#     return or a terminal escape still gives one warning line of printable
+#     text;
 #   - KAIO_STATS=1: one "kaio: kernel=..." line at exit, with every field;
 #   - KAIO_DEBUG=1: only "kaio:" lines;
 #   - no kernel AIO (a seccomp filter makes io_setup fail ENOSYS / EPERM;
@@ -167,7 +168,16 @@ err_one_warning() {
 		why="the warning does not say it uses the default (${warn_default[$warn_var]})"
 	fi
 }
-declare -A warn_default=([KAIO_QUEUE_DEPTH]=256 [KAIO_STATS]=0 [KAIO_DEBUG]=0 [KAIO_FALLBACK]=glibc)
+declare -A warn_default=([KAIO_QUEUE_DEPTH]=256 [KAIO_STATS]=0 [KAIO_DEBUG]=0 [KAIO_FALLBACK]=glibc [KAIO_URING]=auto)
+
+# no warning about a value; KAIO_URING=1 may say io_uring is unavailable
+err_no_ignoring() {
+	if grep -aq '^kaio: ignoring ' "$err"; then
+		why="a valid value was warned about"
+	elif grep -av '^kaio: KAIO_URING=1 but io_uring is unavailable (' "$err" | grep -q ''; then
+		why="stderr holds more than the KAIO_URING=1 warning"
+	fi
+}
 
 stat_keys="kernel poll pollfirst sync_fallback sync_mode glibc queued cancelled peak_inflight io_submit io_getevents ring_reaped depth ctx_error notifier"
 
@@ -219,21 +229,26 @@ check "no KAIO_*: fallback_seccomp none, stderr empty" fallback_seccomp none
 # --- 2. bad and good values -------------------------------------------------
 expect_err=err_one_warning
 warn_var=KAIO_QUEUE_DEPTH
-for v in abc 0 65537 '' -1 ' 8' '8 ' 0x10 1e3 4294967297 99999999999999999999 '+8' '８'; do
+for v in abc 0 65537 -1 ' 8' '8 ' 0x10 1e3 4294967297 99999999999999999999 '+8' '８'; do
 	envs=("KAIO_QUEUE_DEPTH=$v")
 	check "KAIO_QUEUE_DEPTH='$v': one warning, default used" rw_basic
 done
 for var in KAIO_STATS KAIO_DEBUG; do
 	warn_var=$var
-	for v in 2 yes true on '' -1 ' 1' 01x 10; do
+	for v in 2 yes true on -1 ' 1' 01x 10; do
 		envs=("$var=$v")
 		check "$var='$v': one warning" rw_basic
 	done
 done
 warn_var=KAIO_FALLBACK
-for v in bogus '' GLIBC 'sync ' ' error' glib syncx 0 1; do
+for v in bogus GLIBC 'sync ' ' error' glib syncx 0 1; do
 	envs=("KAIO_FALLBACK=$v")
 	check "KAIO_FALLBACK='$v': one warning" rw_basic
+done
+warn_var=KAIO_URING
+for v in bogus AUTO Auto ' auto' 'auto ' 2 -1 01 00 ' 1' '0 ' yes true on off never 1x; do
+	envs=("KAIO_URING=$v")
+	check "KAIO_URING='$v': one warning" rw_basic
 done
 # the warning stays one line of text whatever the value holds (a newline,
 # a carriage return, a terminal escape): control bytes are not echoed raw
@@ -246,7 +261,7 @@ err_one_clean_line() {
 }
 expect_err=err_one_clean_line
 for v in $'8\n9' $'abc\rkaio: fine' $'\e[2J\e[31mred'; do
-	for var in KAIO_QUEUE_DEPTH KAIO_FALLBACK; do
+	for var in KAIO_QUEUE_DEPTH KAIO_FALLBACK KAIO_URING; do
 		warn_var=$var
 		envs=("$var=$v")
 		check "$var=${v@Q}: one clean warning line" rw_basic
@@ -256,7 +271,7 @@ done
 # a value near the kernel's limit for one environment string (128 KiB)
 expect_err=err_one_warning
 long=$(head -c 130000 /dev/zero | tr '\0' 9)
-for var in KAIO_QUEUE_DEPTH KAIO_STATS KAIO_DEBUG KAIO_FALLBACK; do
+for var in KAIO_QUEUE_DEPTH KAIO_STATS KAIO_DEBUG KAIO_FALLBACK KAIO_URING; do
 	warn_var=$var
 	envs=("$var=$long")
 	check "$var=<130000 nines>: one warning" rw_basic
@@ -307,6 +322,14 @@ for v in glibc sync error; do
 done
 envs=("KAIO_STATS=0" "KAIO_DEBUG=0")
 check "KAIO_STATS=0 KAIO_DEBUG=0: stderr empty" special_files
+# an empty value is unset: no warning, the default
+envs=("KAIO_QUEUE_DEPTH=" "KAIO_STATS=" "KAIO_DEBUG=" "KAIO_FALLBACK=" "KAIO_URING=")
+check "every KAIO_* empty: read as unset, stderr empty" rw_basic
+expect_err=err_no_ignoring
+for v in auto 0 1; do
+	envs=("KAIO_URING=$v")
+	check "KAIO_URING=$v: taken, no warning about it" rw_basic
+done
 
 # --- 3. KAIO_STATS, KAIO_DEBUG -----------------------------------------------
 expect_err=err_stats
@@ -476,8 +499,10 @@ rand_value() {
 # valid_value VAR: whether kaio must accept $val for VAR
 valid_value() {
 	local v=$val
+	[ -z "$v" ] && return 0	# empty reads as unset
 	case $1 in
 	KAIO_FALLBACK) [ "$v" = glibc ] || [ "$v" = sync ] || [ "$v" = error ] ;;
+	KAIO_URING) [ "$v" = auto ] || [ "$v" = 0 ] || [ "$v" = 1 ] ;;
 	*)
 		[[ $v =~ ^[0-9]+$ ]] || return 1
 		while [[ $v == 0* ]]; do v=${v#0}; done
@@ -494,7 +519,7 @@ valid_value() {
 ref rw_basic
 fuzz_log=$tmp/fuzz.log
 : >"$fuzz_log"
-for var in KAIO_QUEUE_DEPTH KAIO_STATS KAIO_DEBUG KAIO_FALLBACK; do
+for var in KAIO_QUEUE_DEPTH KAIO_STATS KAIO_DEBUG KAIO_FALLBACK KAIO_URING; do
 	bad=0 nvalid=0 longest=0
 	for ((i = 0; i < fuzz_n; i++)); do
 		rand_value

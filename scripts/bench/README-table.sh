@@ -2,8 +2,10 @@
 # Usage: scripts/bench/README-table.sh BENCH_DIR [IMAGE_LINK]
 # Prints, from BENCH_DIR/medians.csv and BENCH_DIR/machine.txt (both written by
 # scripts/bench.sh), a markdown block ready to paste into the README: the
-# machine line, kaio's ratios per workload, the full table of medians and the
-# image link (default docs/bench.png, where `bench.sh --publish` copies it).
+# machine line, kaio's ratios per workload, the cold buffered rows and the
+# thread-scaling rows with every engine side by side, the targets of issues 10
+# and 11, the full table of medians and the image link (default
+# docs/bench.png, where `bench.sh --publish` copies it).
 set -euo pipefail
 
 if (($# < 1 || $# > 2)); then
@@ -16,29 +18,54 @@ here=$(dirname "$0")
 for f in "$dir/medians.csv" "$dir/machine.txt"; do
 	[[ -r $f ]] || { echo "README-table: $f is missing: run scripts/bench.sh first" >&2; exit 1; }
 done
+table() { awk -F, -v which="$1" -f "$here/table.awk" "$dir/medians.csv"; }
 
 cat "$dir/machine.txt"
 echo
-echo "kaio against glibc's posixaio and fio's libaio engine (ratios of medians; CPU/IO below 1 is better):"
+echo "kaio against glibc's posixaio and fio's libaio and io_uring engines (ratios of medians; CPU/IO below 1 is better):"
 echo
-awk -F, -v which=kaio -f "$here/table.awk" "$dir/medians.csv"
+table kaio
+if grep -q -- '-cold-' "$dir/medians.csv"; then
+	echo
+	echo "Cold buffered rows (cache dropped before each run), IOPS; tasks: the most tasks of the fio process seen in one run; disk reads per read about 1: every read missed the cache:"
+	echo
+	table cold
+fi
+if grep -qE '^read-(direct|cached)-qd32-[24]j,' "$dir/medians.csv"; then
+	echo
+	echo "Thread scaling (--numjobs job threads, QD 32 each; 1 thread: the qd32 rows), IOPS:"
+	echo
+	table scaling
+fi
+echo
+echo "Targets of issues 10 and 11 (ratios of medians of this one interleaved run):"
+echo
+table targets
 echo
 echo "Medians, every engine:"
 echo
-awk -F, -v which=full -f "$here/table.awk" "$dir/medians.csv"
+table full
 echo
 cat <<'EOF'
-4 KiB blocks, one fio job run as a thread (`--thread`), so every thread doing
-the I/O, glibc's helpers included, is in the one measured process. CPU/IO is
-that process's user+sys time (`build/runstat`, from `wait4`) per I/O, minus
-the CPU of a one-I/O fio run of the same engine (fio's start-up and exit).
-Latency is total latency, submission to completion (`--lat_percentiles=1`).
-threads, RSS and VSZ are peaks of the whole process. `direct` rows use
-O_DIRECT on a 1 GiB file; `cached` rows read a 256 MiB file held in the page
-cache (read fully just before each run); `4fd` spreads QD 32 over 4 files of
-256 MiB (round robin): glibc runs one request per fd at a time, so there it
-has at most 4 in flight instead of 1. psync is synchronous: fio caps its
-queue depth at 1.
+4 KiB blocks, fio jobs run as threads (`--thread`), so every thread doing the
+I/O, glibc's helpers and io_uring's workers included, is in the one measured
+process. `kaio` runs with kaio's default `KAIO_URING`, `kaio-nouring` with
+`KAIO_URING=0`. CPU/IO is that process's user+sys time (`build/runstat`, from
+`wait4`) per I/O, minus the CPU of a one-I/O fio run of the same engine (fio's
+start-up and exit). Latency is total latency, submission to completion
+(`--lat_percentiles=1`). threads, RSS and VSZ are peaks of the whole process
+(threads: the median over the repetitions, tasks: the maximum). `direct` rows
+use O_DIRECT on a 1 GiB file; `cached` rows read a 256 MiB file held in the
+page cache (read fully just before each run); `4fd` spreads the queue over 4
+files (round robin): glibc runs one request per fd at a time, so there it has
+at most 4 in flight instead of 1. `-2j`, `-4j`: 2 or 4 job threads, each at
+the row's QD. `cold` rows read buffered with the cache dropped first
+(`--invalidate=1`): a 4 GiB file (`-4j`: each job in its own GiB) or 4 files
+of 1 GiB (`4fd`); fio's random map reads each block at most once.
+`randrw-cold-qd64-4j-verify`: 4 jobs, each writes and reads its own file at
+random (crc32c in every block, cache dropped first), then reads every block it
+wrote back and checks it; IOPS are read / write, the reads including the
+read-back. psync is synchronous: fio caps its queue depth at 1.
 EOF
 echo
 echo "![fio 4 KiB: median IOPS and CPU per I/O per engine]($img)"

@@ -1,14 +1,15 @@
 # results.csv -> medians.csv: per workload x engine, the median over the
 # successful repetitions of each measure, and each engine's ratios to the
-# posixaio-under-glibc row and to the libaio row of the same workload (ratios
-# of medians). Runs that shared the machine with other work (shared=1) are
+# posixaio-under-glibc row, the libaio row and the io_uring row of the same
+# workload (ratios of medians); iops_w (write IOPS of a randrw row) and its
+# ratios; threads_peak, the most tasks seen in any of those repetitions. Runs that shared the machine with other work (shared=1) are
 # left out when at least one repetition did not. POSIX awk.
 #
 # awk -F, -v workloads="w1 w2 ..." -v engines="e1 e2 ..." -f medians.awk results.csv
 BEGIN {
 	nw = split(workloads, W, " ")
 	ne = split(engines, E, " ")
-	nm = split("iops lat_avg_us lat_p99_us cpu_per_io_us cpu_per_io_raw_us threads_max rss_peak_kb vsz_peak_kb", M, " ")
+	nm = split("iops lat_avg_us lat_p99_us cpu_per_io_us cpu_per_io_raw_us threads_max rss_peak_kb vsz_peak_kb iops_w disk_reads_per_read", M, " ")
 }
 NR == 1 {
 	for (i = 1; i <= NF; i++)
@@ -36,6 +37,8 @@ function pick(k, m, s,    i, j, x, cnt) {
 	for (i = 1; i <= n[k]; i++) {
 		if (nclean[k] && sh[k, i])
 			continue
+		if (v[k, m, i] == "")
+			continue
 		x = v[k, m, i] + 0
 		for (j = cnt; j >= 1 && s[j] > x; j--)
 			s[j + 1] = s[j]
@@ -47,6 +50,8 @@ function pick(k, m, s,    i, j, x, cnt) {
 
 function median(k, m,    s, cnt) {
 	cnt = pick(k, m, s)
+	if (!cnt)
+		return ""
 	if (cnt % 2)
 		return s[(cnt + 1) / 2]
 	return (s[cnt / 2] + s[cnt / 2 + 1]) / 2
@@ -58,7 +63,8 @@ function ratio(a, b) {
 
 END {
 	printf "workload,engine,n,failed,iops,lat_avg_us,lat_p99_us,cpu_per_io_us,cpu_per_io_raw_us,threads_max,rss_peak_kb,vsz_peak_kb,"
-	print "iops_vs_glibc,cpu_vs_glibc,iops_vs_libaio,cpu_vs_libaio,iops_min,iops_max,shared_left_out"
+	printf "iops_vs_glibc,cpu_vs_glibc,iops_vs_libaio,cpu_vs_libaio,iops_min,iops_max,shared_left_out,"
+	print "iops_vs_io_uring,cpu_vs_io_uring,iops_w,iops_w_vs_glibc,iops_w_vs_libaio,iops_w_vs_io_uring,threads_peak,disk_reads_per_read"
 	for (w = 1; w <= nw; w++) {
 		for (e = 1; e <= ne; e++) {
 			k = W[w] SUBSEP E[e]
@@ -68,6 +74,9 @@ END {
 			cnt[E[e]] = n[k] ? pick(k, "iops", s) : 0
 			lo[E[e]] = cnt[E[e]] ? s[1] : ""
 			hi[E[e]] = cnt[E[e]] ? s[cnt[E[e]]] : ""
+			split("", s)
+			c = n[k] ? pick(k, "threads_max", s) : 0
+			peak[E[e]] = c ? s[c] : ""
 		}
 		for (e = 1; e <= ne; e++) {
 			k = W[w] SUBSEP E[e]
@@ -81,12 +90,20 @@ END {
 					med[E[e], "threads_max"], med[E[e], "rss_peak_kb"], med[E[e], "vsz_peak_kb"]
 			else
 				printf ",,,,,,,,"
-			printf ",%s,%s,%s,%s,%s,%s,%d\n",
+			printf ",%s,%s,%s,%s,%s,%s,%d",
 				ratio(med[E[e], "iops"], med["glibc", "iops"]),
 				ratio(med[E[e], "cpu_per_io_us"], med["glibc", "cpu_per_io_us"]),
 				ratio(med[E[e], "iops"], med["libaio", "iops"]),
 				ratio(med[E[e], "cpu_per_io_us"], med["libaio", "cpu_per_io_us"]),
 				lo[E[e]], hi[E[e]], n[k] - cnt[E[e]]
+			w_ = med[E[e], "iops_w"]
+			printf ",%s,%s,%s,%s,%s,%s,%s,%s\n",
+				ratio(med[E[e], "iops"], med["io_uring", "iops"]),
+				ratio(med[E[e], "cpu_per_io_us"], med["io_uring", "cpu_per_io_us"]),
+				(w_ == "") ? "" : sprintf("%.0f", w_),
+				ratio(w_, med["glibc", "iops_w"]), ratio(w_, med["libaio", "iops_w"]),
+				ratio(w_, med["io_uring", "iops_w"]), peak[E[e]],
+				(med[E[e], "disk_reads_per_read"] == "") ? "" : sprintf("%.3f", med[E[e], "disk_reads_per_read"])
 		}
 	}
 }

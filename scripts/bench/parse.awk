@@ -1,7 +1,8 @@
 # One fio run -> one line of results.csv. POSIX awk (Debian's mawk is enough).
 #
 # awk -v seq= -v rep= -v workload= -v engine= -v bs= -v base= -v cache= \
-#     -v jiffies= -v disk= -v direct= -f parse.awk FS=' ' RUN.stat FS=';' RUN.out FS=' ' RUN.err
+#     -v jiffies= -v disk= -v direct= -v dreads= -v expect_reads= \
+#     -f parse.awk FS=' ' RUN.stat FS=';' RUN.out FS=' ' RUN.err
 #
 # RUN.stat: runstat's line (key=value ...), the whole process.
 # RUN.out:  fio --output-format=terse (version 3) with --lat_percentiles=1, so
@@ -10,12 +11,21 @@
 #           complete inside submit (kaio and libaio on buffered files) would
 #           show near-zero clat: only total latency compares across engines.
 # RUN.err:  fio's stderr; for kaio the KAIO_STATS line
-#           "kaio: kernel=N sync_fallback=N glibc=N ...".
+#           "kaio: kernel=N sync_fallback=N glibc=N ...", kept whole in
+#           kaio_stats (commas made ';'); and fio's verify complaints.
 # base:     CPU seconds of a fio run of this engine that does one I/O (fio's
 #           start-up and exit), subtracted for cpu_per_io_us.
 # jiffies:  user+nice+system jiffies of all CPUs (/proc/stat) during the run.
 # disk:     reads+writes the data disk completed during the run; direct: 1 if
-#           each of the run's I/Os went to the disk (O_DIRECT).
+#           each of the run's I/Os went to the disk (O_DIRECT, cold reads).
+# dreads:   reads the data disk completed during the run (cold rows only):
+#           disk_reads_per_read is about 1 when no read found its block cached.
+# expect_reads: set for the verify row: fio reads every block it wrote back
+#           after the randrw phase, so its reads must reach this count; fewer
+#           means the verification did not run to the end. A verify complaint
+#           on stderr, fio's EILSEQ or too few reads is status fail:verify-*.
+# A randrw run reports read IOPS in iops and write IOPS in iops_w; ios and
+# the CPU per I/O count both directions.
 FILENAME ~ /\.stat$/ {
 	for (i = 1; i <= NF; i++) {
 		eq = index($i, "=")
@@ -28,8 +38,12 @@ FILENAME ~ /\.out$/ && $1 == "3" && NF >= 90 {
 	err = $5
 	# Terse v3: read block starts at field 6, write block at 47, same layout.
 	b = ($6 > 0) ? 6 : (($47 > 0) ? 47 : 0)
+	rkb = $6
+	wkb = $47
+	if ($6 > 0 && $47 > 0)
+		iops_w = $49
 	if (b) {
-		kb = $b
+		kb = rkb + wkb
 		iops = $(b + 2)
 		lat_avg = $(b + 34)
 		for (i = b + 12; i <= b + 31; i++)
@@ -39,7 +53,13 @@ FILENAME ~ /\.out$/ && $1 == "3" && NF >= 90 {
 	got = 1
 	next
 }
+FILENAME ~ /\.err$/ && expect_reads != "" && tolower($0) ~ /verify|crc32c|bad magic|bad header/ {
+	verr++
+	next
+}
 FILENAME ~ /\.err$/ && $1 == "kaio:" && /kernel=/ {
+	kst = substr($0, 7)
+	gsub(/,/, ";", kst)
 	for (i = 2; i <= NF; i++) {
 		eq = index($i, "=")
 		if (eq)
@@ -49,7 +69,10 @@ FILENAME ~ /\.err$/ && $1 == "kaio:" && /kernel=/ {
 }
 END {
 	status = "ok"
-	if (st["exit"] == "")
+	reads = (rkb > 0) ? rkb * 1024 / bs : 0
+	if (expect_reads != "" && (verr || err == 84))
+		status = "fail:verify-errors-" (verr ? verr : "EILSEQ")
+	else if (st["exit"] == "")
 		status = "fail:no-runstat-result"
 	else if (st["exit"] != 0)
 		status = "fail:exit-" st["exit"]
@@ -60,8 +83,10 @@ END {
 	else if (!b || kb <= 0)
 		status = "fail:no-io"
 	# kaio handed the requests to glibc (e.g. no AIO context): not kaio's numbers.
-	else if (engine == "kaio" && ks["glibc"] + 0 > 0)
+	else if (engine ~ /^kaio/ && ks["glibc"] + 0 > 0)
 		status = "fail:kaio-sent-" ks["glibc"] "-to-glibc"
+	else if (expect_reads != "" && reads < expect_reads)
+		status = "fail:verify-incomplete-" reads "-of-" expect_reads "-reads"
 	ios = (kb > 0) ? kb * 1024 / bs : 0
 	cpu = st["cpu_user_s"] + st["cpu_sys_s"]
 	net = cpu - base
@@ -84,5 +109,8 @@ END {
 	# shared=1: more than 20% of a CPU, or 2% more disk I/Os, went to others.
 	shared = (other_cpu != "" && other_cpu + 0 > 0.2 * st["wall_s"]) ||
 		(other_ios != "" && other_ios > 200 && other_ios > 0.02 * ios)
-	printf "%s,%s,%d\n", other_cpu, other_ios, shared
+	printf "%s,%s,%d,", other_cpu, other_ios, shared
+	printf "%s,%d,%s,%s,%s,%s\n", (status == "ok") ? iops_w : "", reads, dreads,
+		(dreads != "" && reads > 0) ? sprintf("%.3f", dreads / reads) : "",
+		(expect_reads != "") ? verr + 0 : "", kst
 }

@@ -5,6 +5,7 @@ BEGIN {
 	ne = split(engines, E, " ")
 	label["glibc"] = "posixaio (glibc)"
 	label["kaio"] = "posixaio (kaio)"
+	label["kaio-nouring"] = "posixaio (kaio, KAIO_URING=0)"
 	printf "\"workload\""
 	for (e = 1; e <= ne; e++)
 		printf " \"%s\"", (E[e] in label) ? label[E[e]] : E[e]

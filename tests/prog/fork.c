@@ -76,7 +76,7 @@ static void run(int fd, int child_aio)
 			round_trip("child", "child");
 		else
 			say("child: no AIO");
-		_exit(t_finish());
+		exit(t_finish()); /* exit(3) as programs do: atexit handlers run */
 	}
 	int st;
 	if (waitpid(pid, &st, 0) != pid)

@@ -9,6 +9,9 @@
 # must exit alike and print the same lines, except "measure: KEY VALUE" lines:
 # those hold values where kaio differs from glibc on purpose or that depend on
 # timing; they are left out of the diff and checked by check_measure below.
+# The kaio run has KAIO_STATS=1: the counts kaio prints at exit must show
+# that kaio served the program as the table "served" below says (a program
+# that passes because glibc served it under kaio too proves nothing).
 # Then strace proves that kaio, not glibc's thread pool, served some programs.
 #
 # Environment: TMPDIR (scratch space), KAIO_TEST_TIMEOUT (seconds per run,
@@ -174,13 +177,114 @@ check_measure() {
 	esac
 }
 
+# What the "kaio: kernel=N poll=N ..." lines of a kaio run must add up to.
+# With KAIO_STATS=1 each process that used kaio and ends with exit(3)
+# prints one at exit (a child of fork starts from its parent's counts).
+# Terms: KEY=N, KEY>N, KEY<N on the sum of KEY over the lines (ctx_error:
+# the value on every line), KEY=any for no rule; lines=N: how many
+# processes printed one. A program's terms are added to those of "*",
+# replacing the ones on the same KEY. The keys:
+#   kernel         requests (and polls) io_submit took
+#   poll           waits for a stream fd in a kernel poll
+#   glibc          requests kaio handed to glibc
+#   sync_mode      served in the caller for want of a kernel context
+#   sync_fallback  served in the caller as the kernel refused them
+#   notifier       kaio's notifier thread was started
+served='
+*                  lines=1 kernel>0 glibc=0 sync_mode=0 sync_fallback=0 ctx_error=0
+# a read waits on an empty pipe, socket, tty or eventfd by construction
+cancel             poll>0
+cancel_reaped_elsewhere poll>0
+fallback_aiomax    poll>0
+fd_pipe_self       poll>0
+fd_reuse           poll>0
+fd_reuse_order     poll>0
+fd_socket          poll>0
+inflight           poll>0
+misuse_cancel      poll>0 cancelled>0
+misuse_cancel_sig  poll>0 cancelled>0
+misuse_close       poll>0
+misuse_inflight    poll>0
+misuse_return      poll>0
+sig_cancel_thread  poll>0
+sig_restart        poll>0
+suspend            poll>0
+suspend_eintr      poll>0
+# ... and these also read files the kernel refuses: served in the caller
+fd_char            poll>0 sync_fallback=any
+special_files      poll>0 sync_fallback=any
+hostile_nbytes     sync_fallback=any
+zero_short         sync_fallback=any
+# a tty refuses RWF_NOWAIT: every request polls first
+fd_tty             poll>0 pollfirst>0
+# its 6 fsyncs of a file in the kernel, the 3 of pipes, /dev/null in the caller
+fsync_basic        kernel=6 sync_fallback=3
+# notifications: the notifier thread sends them
+notify             notifier>0
+sig_signal         notifier>0
+sig_thread         notifier>0
+sig_thread_id      notifier>0
+sig_lio            notifier>0
+# children that use AIO and exit(3): each prints its line; one child of
+# fork makes no request, so its line says so and is not counted
+fork               lines=2
+# it runs itself twice, with KAIO_QUEUE_DEPTH=2 and 4; the parent makes none
+mt_queue           lines=2
+misuse_fork        lines=2 poll>0
+fd_sigpipe         lines=6
+sig_fork_exit      lines=3 notifier>0
+# io_setup fails ENOSYS (seccomp): all 14 requests handed to glibc
+fallback_seccomp   kernel=0 glibc=14 ctx_error=ENOSYS
+'
+
+# served_check NAME STDERR: explains on stdout how the stats lines in STDERR
+# break NAME's terms in $served; prints nothing if they hold.
+served_check() {
+	local name=$1 err=$2 terms t key op want got n line kv v
+	terms=$(awk -v n="$name" '$1 == "*" { d = $0; sub(/^\*[ \t]*/, "", d) }
+		$1 == n { $1 = ""; p = p $0 } END { print d, p }' <<<"$served")
+	declare -A sum=() rule=()
+	n=0
+	while read -r line; do
+		n=$((n + 1))
+		for kv in ${line#kaio: }; do
+			key=${kv%%=*}
+			v=${kv#*=}
+			if [ "$key" = ctx_error ]; then
+				[ -z "${sum[ctx_error]+set}" ] || [ "${sum[ctx_error]}" = "$v" ] || v=mixed
+				sum[ctx_error]=$v
+			elif is_int "$v"; then
+				sum[$key]=$((${sum[$key]:-0} + v))
+			fi
+		done
+	done < <(grep -a '^kaio: kernel=' "$err")
+	sum[lines]=$n
+	if [ "$n" = 0 ]; then
+		echo "no KAIO_STATS line on stderr: kaio did not serve it"
+		return
+	fi
+	for t in $terms; do
+		key=${t%%[=<>]*}
+		rule[$key]=$t
+	done
+	for t in "${rule[@]}"; do
+		key=${t%%[=<>]*} op=${t:${#key}:1} want=${t:${#key}+1}
+		got=${sum[$key]-}
+		case $op in
+		=) [ "$want" = any ] || [ "$got" = "$want" ] ;;
+		'>') is_int "$got" && [ "$got" -gt "$want" ] ;;
+		'<') is_int "$got" && [ "$got" -lt "$want" ] ;;
+		esac || echo "$key=${got:-none}, want $t"
+	done
+}
+
 # run IMPL NAME: run one program; leaves $out, $err, $rc.
 run() {
 	local impl=$1 name=$2 dir=$tmp/$2.$1
 	out=$tmp/$name.$impl.out err=$tmp/$name.$impl.err
 	mkdir -p "$dir"
 	if [ "$impl" = kaio ]; then
-		timeout -k 5 "$timeout" env LD_PRELOAD="$lib" \
+		timeout -k 5 "$timeout" env LD_PRELOAD="$lib" KAIO_STATS=1 \
 			"$bindir/$name" "$dir" >"$out" 2>"$err" </dev/null
 	else
 		timeout -k 5 "$timeout" env -u LD_PRELOAD \
@@ -195,7 +299,7 @@ why() {
 	case $rc in
 	0) ;;
 	77) echo "skipped: $(grep -m1 '^skip: ' "$out" | cut -c7-)" ;;
-	124 | 137) echo "timed out after ${timeout}s" ;;
+	124 | 137) echo "hang guard: still running after ${timeout}s, killed" ;;
 	1) echo "self-check failed (exit 1)" ;;
 	*) echo "exit status $rc" ;;
 	esac
@@ -252,10 +356,17 @@ test_prog() {
 		fail "$name" "measure rule broken" "$report"
 		return
 	fi
+	served_check "$name" "$k_err" >"$report"
+	if [ -s "$report" ]; then
+		grep -a '^kaio: kernel=' "$k_err" >>"$report"
+		fail "$name" "kaio's KAIO_STATS do not show it served the program: $(head -n 1 "$report")" "$report"
+		return
+	fi
 	pass "$name"
 	if [ "${VERBOSE:-}" = 1 ]; then
 		sed -n 's/^measure: /    glibc: /p' "$g_out"
 		sed -n 's/^measure: /    kaio:  /p' "$k_out"
+		sed -n 's/^kaio: kernel=/    stats: kernel=/p' "$k_err"
 	fi
 }
 

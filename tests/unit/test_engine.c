@@ -106,40 +106,82 @@ static int setup(void **state)
 	return 0;
 }
 
+/*
+ * Data unlike what the file holds (fill's pattern, every byte inverted), so
+ * a write that never reached the file cannot pass for one that did.
+ */
+static void fill_new(char *buf, long block)
+{
+	fill(buf, block);
+	for (int i = 0; i < BS; i++)
+		buf[i] = (char)~buf[i];
+}
+
+/* The block as the file holds it, read with pread, not through kaio. */
+static void file_block(char *buf, long block)
+{
+	assert_int_equal(pread(fd, buf, BS, (off_t)block * BS), BS);
+}
+
+/* Teardown of the tests that write new data: fill's pattern back in every
+ * block, as main wrote it, for the tests that read it. */
+static int restore_file(void **state)
+{
+	char b[BS];
+
+	(void)state;
+	for (long i = 0; i < 256; i++) {
+		fill(b, i);
+		if (pwrite(fd, b, BS, (off_t)i * BS) != BS)
+			return -1;
+	}
+	return 0;
+}
+
 static void test_roundtrip(void **state)
 {
-	static char w[8][BS], r[8][BS];
+	static char w[8][BS], r[8][BS], f[BS];
 	struct aiocb cw[8], cr[8];
 
 	(void)state;
 	for (int i = 0; i < 8; i++) {
-		fill(w[i], i);
+		file_block(f, i);
+		assert_true(check(f, i));
+		fill_new(w[i], i);
 		prep(&cw[i], fd, w[i], BS, (off_t)i * BS);
 		assert_int_equal(kaio_submit(&cw[i], KAIO_WRITE), 0);
 	}
 	for (int i = 0; i < 8; i++)
 		assert_int_equal(result(&cw[i]), BS);
 	for (int i = 0; i < 8; i++) {
+		file_block(f, i);
+		assert_memory_equal(f, w[i], BS);
+	}
+	for (int i = 0; i < 8; i++) {
+		memset(r[i], 0, BS);
 		prep(&cr[i], fd, r[i], BS, (off_t)i * BS);
 		assert_int_equal(kaio_submit(&cr[i], KAIO_READ), 0);
 	}
 	for (int i = 0; i < 8; i++) {
 		assert_int_equal(result(&cr[i]), BS);
-		assert_true(check(r[i], i));
+		assert_memory_equal(r[i], w[i], BS);
 		assert_int_equal(kaio_error(&cr[i]), 0);
 	}
 }
 
-/* A partial io_submit must never drop a request: one accepted per call. */
+/* A partial io_submit must never drop a request: one accepted per call,
+ * for the writes of a list and for the reads that fetch them back. */
 static void test_short_batches(void **state)
 {
-	static char w[32][BS];
+	static char w[32][BS], r[32][BS], f[BS];
 	struct aiocb cb[32], *list[32];
 
 	(void)state;
 	wrap.max_batch = 1;
 	for (int i = 0; i < 32; i++) {
-		fill(w[i], 100 + i);
+		file_block(f, 100 + i);
+		assert_true(check(f, 100 + i));
+		fill_new(w[i], 100 + i);
 		prep(&cb[i], fd, w[i], BS, (off_t)(100 + i) * BS);
 		cb[i].aio_lio_opcode = LIO_WRITE;
 		list[i] = &cb[i];
@@ -150,6 +192,21 @@ static void test_short_batches(void **state)
 	for (int i = 0; i < 32; i++) {
 		assert_int_equal(kaio_error(&cb[i]), 0);
 		assert_int_equal(result(&cb[i]), BS);
+		file_block(f, 100 + i);
+		assert_memory_equal(f, w[i], BS);
+	}
+	wrap.submit_calls = wrap.submitted = 0;
+	for (int i = 0; i < 32; i++) {
+		memset(r[i], 0, BS);
+		prep(&cb[i], fd, r[i], BS, (off_t)(100 + i) * BS);
+		cb[i].aio_lio_opcode = LIO_READ;
+	}
+	assert_int_equal(kaio_listio(LIO_WAIT, list, 32, NULL), 0);
+	assert_true(wrap.submit_calls >= 32);
+	assert_int_equal(wrap.submitted, 32);
+	for (int i = 0; i < 32; i++) {
+		assert_int_equal(result(&cb[i]), BS);
+		assert_memory_equal(r[i], w[i], BS);
 	}
 }
 
@@ -731,8 +788,8 @@ int main(void)
 {
 	static char b[BS];
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_roundtrip, setup),
-		cmocka_unit_test_setup(test_short_batches, setup),
+		cmocka_unit_test_setup_teardown(test_roundtrip, setup, restore_file),
+		cmocka_unit_test_setup_teardown(test_short_batches, setup, restore_file),
 		cmocka_unit_test_setup(test_eagain_queue_and_cancel, setup),
 		cmocka_unit_test_setup(test_cancel_all_mixed, setup),
 		cmocka_unit_test_setup(test_einval_fallback, setup),

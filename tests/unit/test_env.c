@@ -50,11 +50,37 @@ static void test_flags(void **state)
 	unsetenv("KAIO_DEBUG");
 }
 
+static enum kaio_uring_mode uring_for(const char *v)
+{
+	if (v)
+		setenv("KAIO_URING", v, 1);
+	else
+		unsetenv("KAIO_URING");
+	kaio_config_load();
+	return kaio_config.uring;
+}
+
+static void test_uring(void **state)
+{
+	(void)state;
+	assert_int_equal(uring_for(NULL), KAIO_URING_AUTO);
+	assert_int_equal(uring_for("0"), KAIO_URING_NEVER);
+	assert_int_equal(uring_for("1"), KAIO_URING_REQUIRED);
+	assert_int_equal(uring_for("auto"), KAIO_URING_AUTO);
+	const char *bad[] = { "", "2", "-1", "00", "01", " 1", "0 ", "AUTO", "yes", "off", "1x" };
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		assert_int_equal(uring_for("0"), KAIO_URING_NEVER);
+		assert_int_equal(uring_for(bad[i]), KAIO_URING_AUTO);
+	}
+	unsetenv("KAIO_URING");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_queue_depth),
 		cmocka_unit_test(test_flags),
+		cmocka_unit_test(test_uring),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,126 @@
+/*
+ * What kaio knows of a program's fds: their kind, with one fstat (and an
+ * fcntl for fds that can block), and a per-fd byte that lets reads on a fd
+ * last seen to be a regular file skip the fstat. f->err gets an error to
+ * report through the aiocb instead of submitting (bad fd, negative offset),
+ * as glibc reports those later rather than at once. No lock: the per-fd
+ * bytes are hints, read and written atomically; a wrong one costs a probe
+ * (stream.c), never a blocked caller.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine.h"
+
+
+/*
+ * The fstat per request costs a syscall. A read on a fd last seen to be a
+ * regular file or block device skips it and goes in with RWF_NOWAIT
+ * instead: if the fd was closed and reused for a pipe or socket, the kernel
+ * answers -EAGAIN (or refuses it) rather than block the caller, and the
+ * request is classified again (kaio_probe_failed_locked). A fd whose probing
+ * reads keep failing with EAGAIN (uncached buffered reads) cools down for
+ * FD_COOLDOWN reads with fstat, sent straight to io_uring where it serves
+ * them (stream.c), then probes again. Per fd: 0 unknown, 1 probe, >1 cooling.
+ */
+#define FD_CACHED 4096
+#define FD_COOLDOWN 64
+
+static unsigned char fd_state[FD_CACHED];
+
+static unsigned char *fd_slot(int fd)
+{
+	return fd >= 0 && fd < FD_CACHED ? &fd_state[fd] : NULL;
+}
+
+void kaio_fd_learn(int fd, int file)
+{
+	unsigned char *s = fd_slot(fd), v;
+
+	if (!s)
+		return;
+	v = __atomic_load_n(s, __ATOMIC_RELAXED);
+	__atomic_store_n(s, !file ? 0 : v > 1 ? v - 1 : 1, __ATOMIC_RELAXED);
+}
+
+void kaio_fd_classify_stat(int fd, const struct stat *st, struct fdinfo *f)
+{
+	int fl;
+
+	f->kind = KAIO_FILE;
+	if (S_ISREG(st->st_mode) || S_ISBLK(st->st_mode))
+		return;
+	f->kind = KAIO_STREAM;
+	f->seekless = S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode);
+	f->chardev = S_ISCHR(st->st_mode);
+	fl = fcntl(fd, F_GETFL);
+	f->nonblock = fl >= 0 && (fl & O_NONBLOCK);
+	/*
+	 * A signalfd looks at the signals of the task that polls it, and the
+	 * kernel re-polls from a worker thread: its kernel poll never fires.
+	 * Anonymous inodes have no file type; the link name says which it is.
+	 */
+	if (!(st->st_mode & S_IFMT)) {
+		char path[32], link[32];
+		ssize_t n;
+
+		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+		n = readlink(path, link, sizeof link - 1);
+		f->unpollable = n > 0 && (link[n] = 0, strstr(link, "signalfd") != NULL);
+	}
+}
+
+void kaio_fd_classify(const struct aiocb *cb, enum kaio_op op, struct fdinfo *f)
+{
+	unsigned char *slot = fd_slot(cb->aio_fildes);
+	unsigned char v = slot ? __atomic_load_n(slot, __ATOMIC_RELAXED) : 0;
+	struct stat st;
+
+	memset(f, 0, offsetof(struct fdinfo, st));
+	if ((op == KAIO_READ || op == KAIO_WRITE) && cb->aio_offset < 0)
+		f->err = EINVAL;
+	if (op == KAIO_READ && v == 1) {
+		f->probe = 1;
+		return;
+	}
+	if (fstat(cb->aio_fildes, &st) < 0) {
+		/* As pread: a negative offset is EINVAL before the fd is looked at. */
+		f->err = f->err ? f->err : errno;
+		return;
+	}
+	kaio_fd_classify_stat(cb->aio_fildes, &st, f);
+	kaio_fd_learn(cb->aio_fildes, f->kind == KAIO_FILE);
+	/* A first read probes too: a miss must not block the caller. */
+	if (op == KAIO_READ && !v && f->kind == KAIO_FILE)
+		f->probe = 1;
+	if (op == KAIO_READ && v > 1 && f->kind == KAIO_FILE) {
+		f->cold = 1;
+		f->st = st;
+	}
+}
+
+/* Live requests on r's fd of kind r->wait_op made before r: a barrier's count. */
+unsigned kaio_count_earlier_locked(const struct kaio_req *r)
+{
+	struct kaio_list *p;
+	unsigned n = 0;
+
+	for (p = eng.live.next; p != &eng.live; p = p->next) {
+		struct kaio_req *o = kaio_container_of(p, struct kaio_req, live);
+
+		n += o->fd == r->fd && o->op == r->wait_op && o->seq < r->seq;
+	}
+	return n;
+}
+
+/* Probing reads on fd keep missing the page cache: fstat for a while. */
+void kaio_fd_cool(int fd)
+{
+	if (fd_slot(fd))
+		__atomic_store_n(fd_slot(fd), FD_COOLDOWN, __ATOMIC_RELAXED);
+}
