@@ -587,7 +587,8 @@ static void test_fsync_after_earlier_writes(void **state)
 static int fd_cbuf, fd_cdir;
 static sem_t entered;
 static _Atomic long iter_base = -1;
-static _Atomic int iter_signalled, iter_first_k, iter_delay_us;
+static _Atomic int iter_n = PER_ITER, iter_signalled, iter_first_k, iter_delay_us;
+static _Atomic int iter_refuse_first;	/* the first call is refused: served by pwrite */
 
 /* The first call holding one of this round's requests signals, then sleeps. */
 static void plan_cancel(unsigned long c, long n, struct iocb **iocbs, struct plan *p)
@@ -598,16 +599,25 @@ static void plan_cancel(unsigned long c, long n, struct iocb **iocbs, struct pla
 	for (long i = 0; i < n; i++) {
 		long k = idx_of(iocbs[i]);
 
-		mine |= k >= iter_base && k < iter_base + PER_ITER;
+		mine |= k >= iter_base && k < iter_base + iter_n;
 	}
 	if (!mine || iter_signalled)
 		return;
+	if (iter_refuse_first) {
+		/* Its first request waits for the plain syscall (SYNCING) until
+		 * the next call, with the rest, is done: that one sleeps. */
+		iter_refuse_first = 0;
+		p->err = -EINVAL;
+		return;
+	}
 	iter_signalled = 1;
 	p->delay_us = iter_delay_us;
 	if (iter_first_k && iter_first_k < n)
 		p->n = iter_first_k;
 	sem_post(&entered);
 }
+
+#define FORK_PER DEPTH	/* a batch of them reserves the whole ring */
 
 struct submit_job {
 	long base;
@@ -617,7 +627,7 @@ struct submit_job {
 static void *submit_round(void *arg)
 {
 	struct submit_job *j = arg;
-	struct aiocb *list[PER_ITER];
+	struct aiocb *list[FORK_PER];
 
 	for (int k = 0; k < j->n; k++)
 		list[k] = &cbs[j->base + k];
@@ -640,7 +650,9 @@ static const char *ans_name(int a)
 
 /*
  * Three kinds of rounds: buffered writes (the kernel does them inside
- * io_submit, which sleeps 20 ms first), O_DIRECT overwrites (done later, so
+ * io_submit, which sleeps 20 ms first; in lio_listio rounds the first call
+ * is refused, so the first request is served by pwrite while the rest are
+ * in the sleeping io_submit), O_DIRECT overwrites (done later, so
  * still in the kernel when aio_cancel looks), and appends where this thread
  * adds one more request while the other's batch sleeps in io_submit (it
  * waits in the queue: cancellable for real). Whatever aio_cancel answers, a
@@ -689,6 +701,8 @@ static void test_cancel_while_submitting(void **state)
 		iter_signalled = 0;
 		iter_first_k = (int)(rnd((unsigned long)it) % 3);	/* 0: all */
 		iter_delay_us = kind == 1 ? 0 : 20000;
+		iter_refuse_first = kind == 0 && job.lio;
+		iter_n = PER_ITER;
 		iter_base = base;
 		assert_int_equal(pthread_create(&s, NULL, submit_round, &job), 0);
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -784,7 +798,11 @@ static void plan_fork(unsigned long c, long n, struct iocb **iocbs, struct plan 
 		p->err = -EINVAL;	/* after the sleep: served synchronously */
 }
 
-/* The child's own AIO: appends on the same fd number (now its own file). */
+/*
+ * The parent's thread sleeps in io_submit with a batch of appends (in
+ * lio_listio rounds, DEPTH of them: the whole ring reserved) when it forks.
+ * The child's own AIO: appends on the same fd number (now its own file).
+ */
 static int child(void)
 {
 	static char rec[CHILD_N][BS], back[BS];
@@ -844,7 +862,7 @@ static int child(void)
 
 static void test_fork_while_submitting(void **state)
 {
-	char *buf = malloc(FORK_ITER * PER_ITER * BS);
+	char *buf = malloc(FORK_ITER * FORK_PER * BS);
 	struct timespec ts;
 	struct stat st;
 	int rfd;
@@ -858,13 +876,13 @@ static void test_fork_while_submitting(void **state)
 	h.plan = plan_fork;
 	wrap.submit_hook = hook;
 	for (int it = 0; it < FORK_ITER; it++) {
-		long base = (long)it * PER_ITER;
-		struct submit_job job = { base, fd_fork, it % 2, PER_ITER };
+		long base = (long)it * FORK_PER;
+		struct submit_job job = { base, fd_fork, it % 2, FORK_PER };
 		pthread_t s;
 		int status;
 		pid_t pid;
 
-		for (int k = 0; k < PER_ITER; k++) {
+		for (int k = 0; k < FORK_PER; k++) {
 			fill(arena[base + k], base + k);
 			prep(&cbs[base + k], fd_fork, arena[base + k], BS, 0);
 			cbs[base + k].aio_lio_opcode = LIO_WRITE;
@@ -875,6 +893,8 @@ static void test_fork_while_submitting(void **state)
 		iter_signalled = 0;
 		iter_first_k = it;	/* 0: all; odd: the call is refused after sleeping */
 		iter_delay_us = 100000;
+		iter_refuse_first = 0;
+		iter_n = FORK_PER;
 		iter_base = base;
 		assert_int_equal(pthread_create(&s, NULL, submit_round, &job), 0);
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -890,7 +910,7 @@ static void test_fork_while_submitting(void **state)
 				 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 		pthread_join(s, NULL);
 		assert_int_equal(bad, 0);
-		for (int k = 0; k < PER_ITER; k++) {
+		for (int k = 0; k < FORK_PER; k++) {
 			ssize_t res;
 
 			assert_int_equal(wait_done(&cbs[base + k]), 0);
@@ -900,11 +920,11 @@ static void test_fork_while_submitting(void **state)
 	}
 	/* The parent's appends: all there, in call order. */
 	assert_int_equal(fstat(fd_fork, &st), 0);
-	assert_int_equal(st.st_size, FORK_ITER * PER_ITER * BS);
+	assert_int_equal(st.st_size, FORK_ITER * FORK_PER * BS);
 	rfd = open_in_dir("fork", O_RDONLY);
-	assert_int_equal(pread(rfd, buf, FORK_ITER * PER_ITER * BS, 0), FORK_ITER * PER_ITER * BS);
+	assert_int_equal(pread(rfd, buf, FORK_ITER * FORK_PER * BS, 0), FORK_ITER * FORK_PER * BS);
 	close(rfd);
-	for (long i = 0; i < FORK_ITER * PER_ITER; i++)
+	for (long i = 0; i < FORK_ITER * FORK_PER; i++)
 		assert_true(same(buf + i * BS, i));
 	assert_int_equal(settle(), 0);
 	sem_destroy(&entered);
