@@ -905,10 +905,10 @@ static void test_fork_while_submitting(void **state)
 		if (pid == 0)
 			_exit(child());
 		assert_int_equal(waitpid(pid, &status, 0), pid);
+		pthread_join(s, NULL);	/* before any failure leaves the test */
 		if (!WIFEXITED(status) || WEXITSTATUS(status))
 			fail_msg("round %d: child %s %d", it, WIFEXITED(status) ? "exited" : "killed by",
 				 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-		pthread_join(s, NULL);
 		assert_int_equal(bad, 0);
 		for (int k = 0; k < FORK_PER; k++) {
 			ssize_t res;
