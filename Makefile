@@ -69,7 +69,7 @@ soak:
 	@tests/soak.sh $(B) $(SOAK_SECONDS); s=$$?; \
 	VALGRIND_ALL=1 tests/valgrind.sh $(B)/libkaio.so $(B)/prog && exit $$s
 
-_soak: _all $(B)/diff/gen $(PROG_BIN)
+_soak: _all $(DIFF_BIN) $(PROG_BIN)
 
 bench bench-full:
 	@scripts/deps.sh bench

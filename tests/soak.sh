@@ -22,9 +22,14 @@
 # passes iff fio exits 0 in all three phases, no verify error is reported,
 # and end RSS <= first RSS * 1.05 + 2 MiB (the slack covers fio's own
 # per-sample noise: its stat buffers and page-touched heap).
-# If tests/diff.sh exists (differential kaio-vs-glibc test), it runs for a
-# fifth of the time: tests/diff.sh LIBKAIO.so GEN --time S, GEN being
-# BUILD_DIR/diff/gen (or the only program in BUILD_DIR/diff).
+# Then tests/diff.sh (differential kaio-vs-glibc test) for a share of the
+# time, under load: one busy loop per CPU (nice 10) and a file rewritten
+# with fdatasync in a loop run beside it, so the generator's threads are
+# preempted at random points and cold reads wait for a busy disk:
+#   tests/diff.sh LIBKAIO.so BUILD_DIR/diff/gen --mode MODES --time S
+# KAIO_SOAK_DIFF_SHARE  percent of SECONDS for it (default 20; 100: no fio);
+# KAIO_SOAK_DIFF_MODES  its modes (default threads,threads-cold);
+# KAIO_SOAK_LOAD=0      no load beside it.
 # Scratch files go to ${KAIO_TEST_DIR:-BUILD_DIR} (not tmpfs: O_DIRECT there
 # is synchronous). Last line: "soak: N passed, M failed".
 set -uo pipefail
@@ -49,6 +54,7 @@ tmp=$(mktemp -d "${KAIO_TEST_DIR:-$build}/soak.XXXXXX") || exit 2
 fiopid=
 cleanup() {
 	[ -n "$fiopid" ] && kill "$fiopid" 2>/dev/null
+	declare -F load_stop >/dev/null && load_stop
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -57,27 +63,27 @@ trap 'exit 130' INT TERM
 # shellcheck source=tests/lib.sh
 . "$here/lib.sh"
 
-# Time: a fifth for tests/diff.sh when it exists, the rest for fio, split in
-# a buffered and an O_DIRECT half when each half gets at least 30 s.
-diff_t=0
-gen=
-if [ -x "$here/diff.sh" ]; then
-	gen=$build/diff/gen
-	if [ ! -x "$gen" ]; then
-		gens=()
-		for f in "$build"/diff/*; do [ -f "$f" ] && [ -x "$f" ] && gens+=("$f"); done
-		gen=${gens[0]:-}
-		((${#gens[@]} == 1)) || gen=
-	fi
-	[ -n "$gen" ] && diff_t=$((total / 5))
+# Time: a share for tests/diff.sh, the rest for fio, split in a buffered and
+# an O_DIRECT half when each half gets at least 30 s.
+share=${KAIO_SOAK_DIFF_SHARE:-20}
+diff_modes=${KAIO_SOAK_DIFF_MODES:-threads,threads-cold}
+if ! [[ $share =~ ^[0-9]+$ ]] || ((share > 100)); then
+	echo "$0: KAIO_SOAK_DIFF_SHARE must be a percentage (0 to 100)" >&2
+	exit 2
 fi
+gen=$build/diff/gen
+diff_t=0
+[ -x "$here/diff.sh" ] && [ -x "$gen" ] && [ -x "$build/diff/mt" ] && diff_t=$((total * share / 100))
 fio_t=$((total - diff_t))
 if ((fio_t >= 60)); then
 	halves=(buffered direct)
 	half_t=$((fio_t / 2))
-else
+elif ((fio_t >= 10)); then
 	halves=(buffered)
 	half_t=$fio_t
+else
+	halves=()
+	echo "SKIP: fio: KAIO_SOAK_DIFF_SHARE=$share leaves it ${fio_t}s"
 fi
 
 jobs=4 size_mb=64
@@ -122,7 +128,7 @@ verify_clean() { # FILE: no verify complaint in fio's stderr
 	! grep -qiE 'verify|crc32c|bad magic|bad header' "$1"
 }
 
-for half in "${halves[@]}"; do
+for half in ${halves[@]+"${halves[@]}"}; do
 	direct=0
 	[ "$half" = direct ] && direct=1
 	what="posixaio under kaio, $half"
@@ -189,17 +195,44 @@ for half in "${halves[@]}"; do
 	fi
 done
 
+# load_start: the load beside tests/diff.sh; load_stop ends it.
+loadpids=()
+load_start() {
+	local i n
+	n=$(nproc)
+	for ((i = 0; i < n; i++)); do
+		nice -n 10 bash -c 'while :; do :; done' &
+		loadpids+=($!)
+	done
+	# shellcheck disable=SC2016 # $1 is the inner shell's
+	nice -n 10 bash -c 'while :; do dd if=/dev/zero of="$1" bs=1M count=32 conv=fdatasync status=none; done' \
+		load "$tmp/load" &
+	loadpids+=($!)
+	echo "load: $n busy loops and a 32 MiB file rewritten with fdatasync, at nice 10"
+}
+load_stop() {
+	local p
+	for p in ${loadpids[@]+"${loadpids[@]}"}; do kill "$p" 2>/dev/null; done
+	for p in ${loadpids[@]+"${loadpids[@]}"}; do wait "$p" 2>/dev/null; done
+	loadpids=()
+	rm -f "$tmp/load"
+}
+
 if ((diff_t > 0)); then
-	echo "== tests/diff.sh for ${diff_t}s"
-	if "$here/diff.sh" "$build/libkaio.so" "$gen" --time "$diff_t"; then
-		pass "tests/diff.sh ($gen, ${diff_t}s)"
+	echo "== tests/diff.sh --mode $diff_modes for ${diff_t}s"
+	[ "${KAIO_SOAK_LOAD:-1}" = 0 ] || load_start
+	rc=0
+	TMPDIR=$tmp "$here/diff.sh" "$build/libkaio.so" "$gen" --mode "$diff_modes" --time "$diff_t" || rc=$?
+	load_stop
+	if ((rc == 0)); then
+		pass "tests/diff.sh --mode $diff_modes, ${diff_t}s"
 	else
-		fail "tests/diff.sh ($gen, ${diff_t}s)" "exit $?"
+		fail "tests/diff.sh --mode $diff_modes, ${diff_t}s" "exit $rc"
 	fi
-elif [ -x "$here/diff.sh" ]; then
-	echo "SKIP: tests/diff.sh: no generator in $build/diff (build it: make B=$build ...)"
+elif ((share == 0)); then
+	echo "SKIP: tests/diff.sh: KAIO_SOAK_DIFF_SHARE=0"
 else
-	echo "SKIP: tests/diff.sh does not exist yet: no differential soak"
+	echo "SKIP: tests/diff.sh: no generators $gen and $build/diff/mt (make B=$build _soak builds them)"
 fi
 
 summary soak

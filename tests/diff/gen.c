@@ -1,6 +1,6 @@
 /* Differential tester: a random but reproducible POSIX AIO program.
  *
- *   gen SEED DIR        (DIFF_IMPL=glibc|kaio says who serves it)
+ *   gen [-c] SEED DIR   (DIFF_IMPL=glibc|kaio says who serves it)
  *
  * Runs 1 to 4 threads, each with its own seeded sequence of steps on its own
  * files and aiocbs in DIR, and prints every observable answer as a line
@@ -39,15 +39,19 @@
  * a full thread pool (see aio_init in main), a cancel on a fd with more than
  * one request pending (see glibc_may_cancel).
  *
+ * -c (cold): at random steps a buffered file's page cache is dropped
+ * (fdatasync, then POSIX_FADV_DONTNEED) whatever is pending on it, and half
+ * the buffered fds read with POSIX_FADV_RANDOM (no readahead), so reads miss
+ * the cache (how often: on stderr at the end). Threads sharing fds: mt.c.
+ *
  * A request still in progress 20 s into a wait prints "STUCK" and exits 1
  * (what the thread waited for goes to stderr). DIFF_DEBUG=1: where a result
  * or a file differs from the model, on stderr (the model is the generator's
  * own check: both implementations must agree with it, and do).
  */
-#include "../prog/common.h"
+#include "diff.h"
 
 #include <limits.h>
-#include <pthread.h>
 
 #define NSLOT 20
 #define MAXIO (64 * 1024)
@@ -56,38 +60,11 @@
 #define NHANDLE 11
 #define BUF_CAP (512 * 1024)
 #define DIR_CAP (2 * 1024 * 1024)
-#define STUCK_NS (20LL * 1000000000LL)
 
 static int is_kaio;
 static int have_direct;
+static int cold;
 static const char *dir;
-
-/* ---- PRNG: splitmix64 ---- */
-
-static uint64_t mix(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ULL;
-	return h;
-}
-
-#define FNV0 0xcbf29ce484222325ULL
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /* ---- model ---- */
 
@@ -139,8 +116,7 @@ struct th {
 	int id;
 	uint64_t rng;
 	int step;
-	char *out;
-	size_t olen, ocap;
+	struct outbuf o;
 	struct file files[NFILE];
 	struct handle hs[NHANDLE];
 	int nh;
@@ -151,8 +127,6 @@ struct th {
 };
 
 static struct th threads[MAXT];
-static int64_t deadline[MAXT];	/* watchdog: 0 = not waiting */
-static int wait_step[MAXT];
 
 static uint64_t rnd(struct th *t)
 {
@@ -171,34 +145,10 @@ static int chance(struct th *t, unsigned pct)
 
 static void __attribute__((format(printf, 2, 3))) out(struct th *t, const char *fmt, ...)
 {
-	char line[512];
-	int k = snprintf(line, sizeof line, "%d.%04d ", t->id, t->step);
 	va_list ap;
 	va_start(ap, fmt);
-	k += vsnprintf(line + k, sizeof line - (size_t)k, fmt, ap);
+	vout(&t->o, t->id, t->step, fmt, ap);
 	va_end(ap);
-	if (k > (int)sizeof line - 2)
-		k = (int)sizeof line - 2;
-	line[k++] = '\n';
-	if (t->olen + (size_t)k > t->ocap) {
-		t->ocap = (t->ocap + (size_t)k) * 2;
-		t->out = realloc(t->out, t->ocap);
-		if (!t->out)
-			DIE("realloc");
-	}
-	memcpy(t->out + t->olen, line, (size_t)k);
-	t->olen += (size_t)k;
-}
-
-static void wait_begin(struct th *t)
-{
-	wait_step[t->id] = t->step;
-	__atomic_store_n(&deadline[t->id], mono_ns() + STUCK_NS, __ATOMIC_RELEASE);
-}
-
-static void wait_end(struct th *t)
-{
-	__atomic_store_n(&deadline[t->id], 0, __ATOMIC_RELEASE);
 }
 
 /* What the stuck thread waits for, on stderr (the aiocbs' own fields: a
@@ -206,7 +156,7 @@ static void wait_end(struct th *t)
 static void stuck_dump(int id)
 {
 	struct th *t = &threads[id];
-	fwrite(t->out, 1, t->olen, stderr);
+	fwrite(t->o.p, 1, t->o.len, stderr);
 	for (int i = 0; i < NSLOT; i++) {
 		struct slot *s = &t->slots[i];
 		if (s->st == S_PENDING)
@@ -214,31 +164,6 @@ static void stuck_dump(int id)
 				s->desc, s->sub_step,
 				__atomic_load_n(&s->cb.__error_code, __ATOMIC_ACQUIRE));
 	}
-}
-
-static void *watchdog(void *arg)
-{
-	(void)arg;
-	for (;;) {
-		usleep(100 * 1000);
-		int64_t now = mono_ns();
-		for (int i = 0; i < MAXT; i++) {
-			int64_t d = __atomic_load_n(&deadline[i], __ATOMIC_ACQUIRE);
-			if (d && now > d) {
-				printf("STUCK thread %d step %d: a request in "
-				       "progress for 20 s\n", i, wait_step[i]);
-				fflush(stdout);
-				stuck_dump(i);
-				_exit(1);
-			}
-		}
-	}
-	return NULL;
-}
-
-static void notify_fn(union sigval v)
-{
-	__atomic_fetch_add((int *)v.sival_ptr, 1, __ATOMIC_SEQ_CST);
 }
 
 static void shadow_grow(struct file *f, size_t end)
@@ -306,6 +231,11 @@ static void th_setup(struct th *t)
 	handle_add(t, "append.rw", &fs[3], O_RDWR | O_APPEND);
 	handle_add(t, "append.ro", &fs[3], O_RDONLY);
 	handle_add(t, "scratch.rw", &fs[4], O_RDWR);
+	/* Cold: half the buffered fds read without readahead, so that every
+	 * read after a drop misses the cache. */
+	for (int i = 0; cold && i < t->nh; i++)
+		if (t->hs[i].f->kind != F_DIRECT && chance(t, 50))
+			posix_fadvise(t->hs[i].fd, 0, 0, POSIX_FADV_RANDOM);
 	for (int i = 0; i < NSLOT; i++) {
 		t->slots[i].buf = xalign(MAXIO);
 		t->slots[i].st = S_FRESH;
@@ -618,44 +548,9 @@ static int may_cancel(const struct slot *s)
 
 /* ---- calls: the *64 twins are the same functions on x86_64, either one ---- */
 
-static int x_error(uint64_t *r, struct slot *s)
-{
-	return mix(r) & 1 ? aio_error64((struct aiocb64 *)&s->cb) : aio_error(&s->cb);
-}
-
-static ssize_t x_return(uint64_t *r, struct slot *s)
-{
-	return mix(r) & 1 ? aio_return64((struct aiocb64 *)&s->cb) : aio_return(&s->cb);
-}
-
 static int x_submit(uint64_t *r, struct slot *s)
 {
-	int twin = (int)(mix(r) & 1);
-	if (s->op == OP_READ)
-		return twin ? aio_read64((struct aiocb64 *)&s->cb) : aio_read(&s->cb);
-	return twin ? aio_write64((struct aiocb64 *)&s->cb) : aio_write(&s->cb);
-}
-
-static int x_suspend(uint64_t *r, const struct aiocb *const *l, int n,
-		     const struct timespec *ts)
-{
-	if (mix(r) & 1)
-		return aio_suspend64((const struct aiocb64 *const *)l, n, ts);
-	return aio_suspend(l, n, ts);
-}
-
-static int x_cancel(uint64_t *r, int fd, struct aiocb *cb)
-{
-	if (mix(r) & 1)
-		return aio_cancel64(fd, (struct aiocb64 *)cb);
-	return aio_cancel(fd, cb);
-}
-
-static int x_lio(uint64_t *r, int mode, struct aiocb **l, int n, struct sigevent *sev)
-{
-	if (mix(r) & 1)
-		return lio_listio64(mode, (struct aiocb64 *const *)l, n, sev);
-	return lio_listio(mode, l, n, sev);
+	return s->op == OP_READ ? x_read(r, &s->cb) : x_write(r, &s->cb);
 }
 
 /* ---- waiting and results ---- */
@@ -668,12 +563,12 @@ static void wait_set(struct th *t, const int *idx, int k)
 {
 	uint64_t lr = rnd(t);
 	int first = 1, bad = 0;
-	wait_begin(t);
+	wait_begin(t->id, t->step);
 	for (;;) {
 		const struct aiocb *l[2 * NSLOT + 4];
 		int n = 0;
 		for (int i = 0; i < k; i++)
-			if (x_error(&lr, &t->slots[idx[i]]) == EINPROGRESS)
+			if (x_error(&lr, &t->slots[idx[i]].cb) == EINPROGRESS)
 				l[n++] = &t->slots[idx[i]].cb;
 		if (!n)
 			break;
@@ -704,7 +599,7 @@ static void wait_set(struct th *t, const int *idx, int k)
 		}
 		first = 0;
 	}
-	wait_end(t);
+	wait_end(t->id);
 }
 
 static void apply_write(struct slot *s)
@@ -720,11 +615,11 @@ static void apply_write(struct slot *s)
 static void finish(struct th *t, int idx, int want_return)
 {
 	struct slot *s = &t->slots[idx];
-	int e = x_error(&t->rng, s);
+	int e = x_error(&t->rng, &s->cb);
 	if (e == EINPROGRESS) {
 		out(t, "reap %s (step %d): still in progress", s->desc, s->sub_step);
 		wait_set(t, &idx, 1);
-		e = x_error(&t->rng, s);
+		e = x_error(&t->rng, &s->cb);
 	}
 	uint64_t h = 0;
 	if (s->op == OP_READ)
@@ -732,7 +627,7 @@ static void finish(struct th *t, int idx, int want_return)
 					      s->pred_ret > 0 ? (size_t)s->pred_ret : 0));
 	if (s->cancel_tried) {
 		errno = 0;
-		ssize_t r = x_return(&t->rng, s);
+		ssize_t r = x_return(&t->rng, &s->cb);
 		s->ret = r;
 		s->st = S_RETURNED;
 		if ((e == ECANCELED && r == -1) ||
@@ -754,7 +649,7 @@ static void finish(struct th *t, int idx, int want_return)
 	}
 	if (want_return) {
 		errno = 0;
-		ssize_t r = x_return(&t->rng, s);
+		ssize_t r = x_return(&t->rng, &s->cb);
 		int re = errno;
 		s->ret = r;
 		s->st = S_RETURNED;
@@ -848,6 +743,8 @@ static void op_submit(struct th *t, enum sop op)
 		out(t, "submit: every choice conflicted");
 		return;
 	}
+	if (cold && op == OP_READ && s->touches && s->h->f->kind != F_DIRECT)
+		cold_note(s->h->fd, s->off, s->n, s->h->f->size);
 	errno = 0;
 	int r = x_submit(&t->rng, s);
 	out(t, "submit %s: %s", s->desc, rc(r, errno));
@@ -907,9 +804,7 @@ static void op_fsync(struct th *t)
 		}
 	}
 	errno = 0;
-	int r = mix(&t->rng) & 1 ?
-		aio_fsync64(sync ? O_SYNC : O_DSYNC, (struct aiocb64 *)&s->cb) :
-		aio_fsync(sync ? O_SYNC : O_DSYNC, &s->cb);
+	int r = x_fsync(&t->rng, sync ? O_SYNC : O_DSYNC, &s->cb);
 	out(t, "submit %s %s: %s", s->desc, sync ? "O_SYNC" : "O_DSYNC", rc(r, errno));
 	if (r == 0)
 		accepted(t, idx);
@@ -988,11 +883,11 @@ static void op_lio(struct th *t)
 		if (mode == LIO_NOWAIT)
 			t->notify_expected++;
 	}
-	wait_begin(t);
+	wait_begin(t->id, t->step);
 	errno = 0;
 	int r = x_lio(&t->rng, mode, list, n, sevp);
 	int e = errno;
-	wait_end(t);
+	wait_end(t->id);
 	out(t, "lio %s: %s", !sevp ? "no sigevent" :
 	    sev.sigev_notify == SIGEV_THREAD ? "SIGEV_THREAD" :
 	    sev.sigev_notify == SIGEV_NONE ? "SIGEV_NONE" : "zeroed sigevent",
@@ -1065,7 +960,7 @@ static void op_deliberate(struct th *t)
 			return;
 		struct slot *s = &t->slots[idx];
 		errno = 0;
-		ssize_t r = x_return(&t->rng, s);
+		ssize_t r = x_return(&t->rng, &s->cb);
 		int e = errno;
 		int ok = is_kaio ? r == -1 && e == EINVAL : r == s->ret;
 		if (ok)
@@ -1078,10 +973,10 @@ static void op_deliberate(struct th *t)
 			return;
 		struct slot *s = &t->slots[idx];
 		errno = 0;
-		int e1 = x_error(&t->rng, s);
+		int e1 = x_error(&t->rng, &s->cb);
 		int er1 = errno;
 		errno = 0;
-		ssize_t r = x_return(&t->rng, s);
+		ssize_t r = x_return(&t->rng, &s->cb);
 		int er2 = errno;
 		int ok = is_kaio ? e1 == -1 && er1 == EINVAL && r == -1 && er2 == EINVAL
 				 : e1 == 0 && r == 0;
@@ -1125,11 +1020,11 @@ static void op_deliberate(struct th *t)
 		s->cb.aio_lio_opcode = opc;
 		s->cb.aio_sigevent.sigev_notify = SIGEV_NONE;
 		s->gen++;
-		wait_begin(t);
+		wait_begin(t->id, t->step);
 		errno = 0;
 		int r = x_lio(&t->rng, LIO_WAIT, list, 1 + (int)below(t, 2), NULL);
 		int e = errno;
-		wait_end(t);
+		wait_end(t->id);
 		int ee = aio_error(&s->cb);
 		ssize_t rr = aio_return(&s->cb);
 		int ok = is_kaio ? r == -1 && e == EIO && ee == EINVAL && rr == -1
@@ -1221,13 +1116,13 @@ static void op_query(struct th *t)
 		return;	/* cancelled or not: timing */
 	if (s->st == S_DONE && chance(t, 60)) {
 		errno = 0;
-		ssize_t r = x_return(&t->rng, s);
+		ssize_t r = x_return(&t->rng, &s->cb);
 		s->ret = r;
 		s->st = S_RETURNED;
 		out(t, "aio_return %s (step %d): %s", s->desc, s->sub_step, rc((int)r, errno));
 	} else {
 		errno = 0;
-		int e = x_error(&t->rng, s);
+		int e = x_error(&t->rng, &s->cb);
 		out(t, "aio_error %s (step %d): %s", s->desc, s->sub_step,
 		    e == -1 ? rc(e, errno) : errname(e));
 	}
@@ -1255,11 +1150,11 @@ static void op_suspend(struct th *t)
 	}
 	static const struct timespec tss[] = { { 0, 0 }, { 0, 5000 }, { 1, 0 } };
 	unsigned c = below(t, 4);
-	wait_begin(t);
+	wait_begin(t->id, t->step);
 	errno = 0;
 	int r = x_suspend(&t->rng, l, n, c == 3 ? NULL : &tss[c]);
 	int e = errno;
-	wait_end(t);
+	wait_end(t->id);
 	out(t, "suspend on %d done or NULL entries, timeout %s: %s", n,
 	    c == 3 ? "NULL" : c == 0 ? "{0,0}" : "short", rc(r, e));
 }
@@ -1343,6 +1238,17 @@ static void op_bad(struct th *t)
 	}
 }
 
+/* Cold mode: a buffered file's pages leave the cache, whatever is pending
+ * on it (the data stay the same: the drop is invisible but for speed). */
+static void op_drop(struct th *t)
+{
+	struct handle *h = &t->hs[below(t, (unsigned)t->nh)];
+	if (h->f->kind == F_DIRECT)
+		return;
+	cache_drop(h->fd);
+	out(t, "drop the cache of %s through %s", h->f->name, h->name);
+}
+
 /* ---- a thread's run ---- */
 
 static void checksum_files(struct th *t)
@@ -1384,6 +1290,10 @@ static void *th_run(void *arg)
 	th_setup(t);
 	out(t, "thread %d: %d steps, %d fds", t->id, steps, t->nh);
 	for (t->step = 1; t->step <= steps; t->step++) {
+		if (cold && chance(t, 8)) {
+			op_drop(t);
+			continue;
+		}
 		unsigned k = below(t, 100);
 		if (k < 20)
 			op_submit(t, OP_READ);
@@ -1431,29 +1341,28 @@ static void *th_run(void *arg)
 int main(int argc, char **argv)
 {
 	const char *impl = getenv("DIFF_IMPL");
+	if (argc > 1 && !strcmp(argv[1], "-c")) {
+		cold = 1;
+		argc--;
+		argv++;
+	}
 	if (argc != 3 || !impl || (strcmp(impl, "glibc") && strcmp(impl, "kaio"))) {
-		fprintf(stderr, "usage: DIFF_IMPL=glibc|kaio %s SEED DIR\n", argv[0]);
+		fprintf(stderr, "usage: DIFF_IMPL=glibc|kaio %s [-c] SEED DIR\n", argv[0]);
 		return 2;
 	}
 	is_kaio = !strcmp(impl, "kaio");
 	uint64_t seed = strtoull(argv[1], NULL, 0), rng = seed;
 	dir = argv[2];
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-
-	char probe[600];
-	snprintf(probe, sizeof probe, "%s/direct-probe", dir);
-	int fd = open(probe, O_RDWR | O_CREAT | O_DIRECT, 0644);
-	if (fd < 0 && errno != EINVAL)
-		DIE("open %s: %s", probe, strerror(errno));
-	have_direct = fd >= 0;
-	if (fd >= 0)
-		close(fd);
-	unlink(probe);
+	have_direct = direct_works(dir);
+	if (cold)
+		cold_check(dir);
 
 	unsigned k = (unsigned)(mix(&rng) % 100);
 	int nt = k < 40 ? 1 : k < 65 ? 2 : k < 85 ? 3 : 4;
-	printf("main seed %llu: %d thread(s), O_DIRECT %s\n", (unsigned long long)seed,
-	       nt, have_direct ? "yes" : "no (the file system refuses it)");
+	printf("main seed %llu: %d thread(s), O_DIRECT %s%s\n", (unsigned long long)seed,
+	       nt, have_direct ? "yes" : "no (the file system refuses it)",
+	       cold ? ", cold (page cache dropped at random steps)" : "");
 
 	/* glibc 2.36: aio_cancel of a request queued for a free thread of a
 	 * full pool (20 threads busy on other fds) leaves the later requests
@@ -1466,9 +1375,8 @@ int main(int argc, char **argv)
 	init.aio_idle_time = 1;
 	aio_init(&init);
 
-	pthread_t wd, tids[MAXT];
-	if (pthread_create(&wd, NULL, watchdog, NULL))
-		DIE("pthread_create");
+	pthread_t tids[MAXT];
+	watchdog_start(stuck_dump);
 	for (int i = 0; i < nt; i++) {
 		threads[i].id = i;
 		threads[i].rng = mix(&rng) ^ (uint64_t)i;
@@ -1483,7 +1391,9 @@ int main(int argc, char **argv)
 			pthread_join(tids[i], NULL);
 	}
 	for (int i = 0; i < nt; i++)
-		fwrite(threads[i].out, 1, threads[i].olen, stdout);
+		fwrite(threads[i].o.p, 1, threads[i].o.len, stdout);
 	fflush(stdout);
+	if (cold)
+		cold_report();
 	return 0;
 }
