@@ -48,7 +48,7 @@ FAULT_BIN = $(patsubst tests/fault/%.c,$(B)/fault/%,$(wildcard tests/fault/*.c))
 # The multithreaded unit tests again, under ThreadSanitizer.
 TSAN     = -fsanitize=thread -fno-omit-frame-pointer
 ENG_TSAN = $(ENG_SRC:%.c=$(B)/tsan/%.o)
-TSAN_BIN = $(B)/tsan/unit/test_engine
+TSAN_BIN = $(B)/tsan/unit/test_engine $(B)/tsan/unit/test_concurrent
 .SECONDARY: $(ENG_TSAN)
 
 .PHONY: all check demo bench bench-full soak lint install uninstall clean deps deb _all _check _demo _soak unit
