@@ -35,9 +35,13 @@ summary() {
 }
 
 # fs.aio-max-nr is system-wide: a suite lowers it only as root, under an
-# exclusive lock on /tmp/kaio-aio-max-nr.lock (tests/diff.sh and make bench
-# hold it shared), and puts it back however the script ends: call
-# aiomax_restore from the EXIT trap.
+# exclusive lock on /tmp/kaio-aio-max-nr.lock, and puts it back however the
+# script ends: call aiomax_restore from the EXIT trap. Suites that need kaio
+# to get its kernel context hold the lock shared while they run
+# (aiomax_share; tests/check.sh does it for each suite, tests/diff.sh and
+# make bench too): a second make check beside this one never lowers it
+# under them.
+#   aiomax_share            takes the lock shared until the script ends
 #   aiomax_with NAME FUNC   runs FUNC with the value saved (FUNC lowers it
 #                           with aiomax_set), then restores it and checks that
 #                           it was; skips NAME when that cannot be done here.
@@ -46,6 +50,13 @@ aiomax_saved=
 
 aiomax_set() {
 	echo "$1" >"$aiomax_file"
+}
+
+aiomax_share() {
+	command -v flock >/dev/null || return 0
+	exec 8>>/tmp/kaio-aio-max-nr.lock || return 0
+	flock -s -w 900 8 ||
+		echo "kaio: /tmp/kaio-aio-max-nr.lock still held after 900 s: going on without it" >&2
 }
 
 aiomax_restore() {
@@ -65,7 +76,7 @@ aiomax_with() {
 		return
 	fi
 	exec 9>/tmp/kaio-aio-max-nr.lock
-	if ! flock -w 120 9; then
+	if ! flock -w 900 9; then
 		skip "$name" "another run holds /tmp/kaio-aio-max-nr.lock"
 		exec 9>&-
 		return
