@@ -2,8 +2,10 @@
 # Sourced by the test scripts: counting and reporting checks.
 #   pass NAME          a check that held
 #   skip NAME WHY      a check that could not run here
-#   fail NAME WHY [FILE...]   a check that did not hold; each FILE's first
-#                      lines are shown (a program's output, its stderr)
+#   fail NAME WHY [FILE...]   a check that did not hold; each FILE is shown
+#                      (a program's output, its stderr: the first and the
+#                      last lines of a long one; "(empty)" if it is)
+#   ended RC SECS      how a run under `timeout SECS` that exited RC ended
 #   summary [SUITE]    prints "[SUITE: ]N passed, M failed, K skipped", the
 #                      line tests/check.sh adds up; succeeds iff none failed
 npass=0 nfail=0 nskip=0
@@ -22,11 +24,31 @@ fail() {
 	local f
 	echo "FAIL $1${2:+: $2}"
 	for f in "${@:3}"; do
-		[ -s "$f" ] || continue
+		[ -e "$f" ] || continue
+		if [ ! -s "$f" ]; then
+			echo "    --- ${f##*/}: (empty)"
+			continue
+		fi
 		echo "    --- ${f##*/}"
-		head -c 3000 "$f" | head -n 30 | cat -v | sed 's/^/    /'
+		local n
+		n=$(wc -l <"$f")
+		if [ "$n" -le 30 ]; then
+			head -c 3000 "$f"
+		else
+			head -n 10 "$f" | head -c 1000
+			echo "[... $((n - 30)) lines ...]"
+			tail -n 20 "$f" | tail -c 2000
+		fi | cat -v | sed 's/^/    /'
 	done
 	nfail=$((nfail + 1))
+}
+
+ended() {
+	case $1 in
+	0) echo "exit 0" ;;
+	124 | 137) echo "hang guard: still running after ${2}s, killed" ;;
+	*) if [ "$1" -gt 128 ]; then echo "killed by signal $(($1 - 128))"; else echo "exit $1"; fi ;;
+	esac
 }
 
 summary() {
