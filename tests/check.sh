@@ -10,7 +10,7 @@ suites=(
 	"tests/tsan.sh $build/tsan/unit/test_engine"
 	"tests/valgrind.sh $build/libkaio.so $build/prog"
 	"tests/prog/run.sh $build/libkaio.so $build/prog"
-	"tests/wrapper.sh $build/kaio $build/libkaio.so"
+	"tests/wrapper.sh $build/kaio $build/libkaio.so $build/prog"
 	"tests/env.sh $build/libkaio.so $build/prog"
 	"tests/alloc.sh $build/libkaio.so $build/alloc/count.so $build/alloc/loop"
 	"tests/fio.sh $build/kaio"
@@ -24,8 +24,9 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for s in "${suites[@]}"; do
 	echo "== ${s%% *}"
-	# The suites that lower fs.aio-max-nr take its lock exclusively; the
-	# others hold it shared while they run (see aiomax_share in tests/lib.sh).
+	# Each suite holds the fs.aio-max-nr lock shared while it runs (see
+	# aiomax_share in tests/lib.sh); the two that lower it take it
+	# themselves, exclusively for that part.
 	case $s in
 	tests/env.sh* | tests/fault.sh*) share=() ;;
 	*) share=(flock -s -w 900 /tmp/kaio-aio-max-nr.lock) ;;

@@ -1,6 +1,8 @@
 #!/bin/bash
 # Differential test: the same random POSIX AIO program (tests/diff/gen.c),
-# seed by seed, under glibc and under kaio; exit codes and output must match.
+# seed by seed, under glibc and under kaio; exit codes and output must match,
+# and the kaio run's KAIO_STATS line must show kaio served it (kernel>0,
+# glibc=0, a kernel context).
 #
 #   tests/diff.sh LIBKAIO.so GEN [--seeds N] [--first S] [--time SECONDS]
 #
@@ -51,9 +53,15 @@ run_seed() {
 	timeout -k 5 "$timeout" env DIFF_IMPL=kaio KAIO_STATS=1 LD_PRELOAD="$lib" \
 		"$gen" "$s" "$d/kaio" >"$k" 2>"$d/kaio.err" </dev/null
 	krc=$?
+	# kaio must have served its run: one KAIO_STATS line, kernel>0, glibc=0
+	local st served=
+	st=$(grep -a '^kaio: kernel=' "$d/kaio.err")
+	[[ $st =~ ^kaio:\ kernel=[1-9][0-9]*\  && $st == *" glibc=0 "* && $st == *" ctx_error=0 "* ]] && served=1
 	{
-		if [ "$grc" = "$krc" ] && cmp -s "$g" "$k"; then
+		if [ "$grc" = "$krc" ] && cmp -s "$g" "$k" && [ -n "$served" ]; then
 			echo pass
+		elif [ "$grc" = "$krc" ] && cmp -s "$g" "$k"; then
+			echo "FAIL seed $s: same output, but kaio did not serve its run: ${st:-no KAIO_STATS line}"
 		else
 			local line gl kl
 			line=$(cmp "$g" "$k" 2>/dev/null | sed -n 's/.* line \([0-9]*\).*/\1/p')

@@ -64,6 +64,7 @@ summary() {
 # make bench too): a second make check beside this one never lowers it
 # under them.
 #   aiomax_share            takes the lock shared until the script ends
+#                           (aiomax_with lets go of it meanwhile)
 #   aiomax_with NAME FUNC   runs FUNC with the value saved (FUNC lowers it
 #                           with aiomax_set), then restores it and checks that
 #                           it was; skips NAME when that cannot be done here.
@@ -74,9 +75,11 @@ aiomax_set() {
 	echo "$1" >"$aiomax_file"
 }
 
+aiomax_shared=
 aiomax_share() {
 	command -v flock >/dev/null || return 0
 	exec 8>>/tmp/kaio-aio-max-nr.lock || return 0
+	aiomax_shared=1
 	flock -s -w 900 8 ||
 		echo "kaio: /tmp/kaio-aio-max-nr.lock still held after 900 s: going on without it" >&2
 }
@@ -97,10 +100,12 @@ aiomax_with() {
 		skip "$name" "cannot write $aiomax_file (not root?)"
 		return
 	fi
+	[ -n "$aiomax_shared" ] && flock -u 8
 	exec 9>/tmp/kaio-aio-max-nr.lock
 	if ! flock -w 900 9; then
 		skip "$name" "another run holds /tmp/kaio-aio-max-nr.lock"
 		exec 9>&-
+		[ -n "$aiomax_shared" ] && flock -s -w 900 8
 		return
 	fi
 	aiomax_saved=$(cat "$aiomax_file")
@@ -114,4 +119,6 @@ aiomax_with() {
 	fi
 	flock -u 9
 	exec 9>&-
+	[ -n "$aiomax_shared" ] && flock -s -w 900 8
+	return 0
 }
