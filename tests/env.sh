@@ -46,7 +46,7 @@ if [ $# -lt 2 ]; then
 fi
 lib=$(realpath -e "$1") || { echo "env.sh: no library $1" >&2; exit 2; }
 bindir=$(realpath -e "$2") || { echo "env.sh: no directory $2" >&2; exit 2; }
-timeout=${KAIO_TEST_TIMEOUT:-60}
+timeout=${KAIO_TEST_TIMEOUT:-120}
 fuzz_n=${KAIO_FUZZ_N:-200}
 fuzz_seed=${KAIO_FUZZ_SEED:-1}
 

@@ -17,8 +17,8 @@
 # requests handed to glibc) checked nothing of kaio and fails.
 #
 # Environment: VALGRIND_ALL=1, KAIO_VG_TIMEOUT (seconds per program, default
-# 120), KAIO_VG_JOBS (programs at once, default one per CPU), TMPDIR
-# (scratch), VERBOSE=1 (show each program's time).
+# 300: a hang guard), KAIO_VG_JOBS (programs at once, default one per CPU),
+# TMPDIR (scratch), VERBOSE=1 (show each program's time).
 #
 # What memcheck cannot see by itself: kaio reaps completions from the AIO ring
 # the kernel maps into the process, in user space, never through
@@ -48,7 +48,7 @@ bindir=$2
 shift 2
 here=$(dirname "$(realpath "$0")")
 supp=$here/valgrind.supp
-timeout=${KAIO_VG_TIMEOUT:-120}
+timeout=${KAIO_VG_TIMEOUT:-300}
 
 if ! command -v valgrind >/dev/null; then
 	echo "SKIP valgrind: valgrind is not installed"

@@ -15,7 +15,8 @@
 # Then strace proves that kaio, not glibc's thread pool, served some programs.
 #
 # Environment: TMPDIR (scratch space), KAIO_TEST_TIMEOUT (seconds per run,
-# default 60), VERBOSE=1 (show the measure lines of every program).
+# default 120: a hang guard), VERBOSE=1 (show the measure lines and the
+# KAIO_STATS of every program).
 
 set -u
 
@@ -26,7 +27,7 @@ fi
 lib=$(realpath -e "$1") || { echo "run.sh: no library $1" >&2; exit 2; }
 bindir=$2
 shift 2
-timeout=${KAIO_TEST_TIMEOUT:-60}
+timeout=${KAIO_TEST_TIMEOUT:-120}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kaio-prog.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
