@@ -1,6 +1,8 @@
 #!/bin/bash
-# Differential test: the same random POSIX AIO program, seed by seed, under
-# glibc and under kaio; exit codes and output must match.
+# Differential test: the same random POSIX AIO program (tests/diff/gen.c or mt.c),
+# seed by seed, under glibc and under kaio; exit codes and output must match,
+# and the kaio run's KAIO_STATS line must show kaio served it (kernel>0,
+# glibc=0, a kernel context).
 #
 #   tests/diff.sh LIBKAIO.so GEN [--mode LIST] [--seeds N] [--first S] [--time SECONDS]
 #
@@ -92,7 +94,7 @@ start=$SECONDS
 # "pass", "skip: why" or a FAIL report to $tmp/MODE.SEED.res, and cold
 # mode's cache-miss counts to $tmp/MODE.SEED.cold.
 run_seed() {
-	local mode=$1 s=$2 d=$tmp/$1.$2 g grc krc v kenv line gl kl res=pass repro
+	local mode=$1 s=$2 d=$tmp/$1.$2 g grc krc v kenv line gl kl res=pass repro st served
 	local prog args variants
 	mode_args "$mode"
 	mkdir -p "$d/glibc"
@@ -118,7 +120,17 @@ run_seed() {
 			LD_PRELOAD="$lib" "$prog" $args "$s" "$d/kaio" >"$k" 2>"$d/kaio.err" </dev/null
 		krc=$?
 		grep -h '^cold:' "$d/glibc.err" "$d/kaio.err" >>"$tmp/$mode.$s.cold" 2>/dev/null
-		[ "$grc" = "$krc" ] && cmp -s "$g" "$k" && continue
+		# kaio must have served its run: a KAIO_STATS line with
+		# kernel>0, glibc=0 and a kernel context
+		st=$(grep -a '^kaio: kernel=' "$d/kaio.err")
+		served=
+		[[ $st =~ ^kaio:\ kernel=[1-9][0-9]*\  && $st == *" glibc=0 "* && $st == *" ctx_error=0 "* ]] && served=1
+		if [ "$grc" = "$krc" ] && cmp -s "$g" "$k"; then
+			[ -n "$served" ] && continue
+			echo "FAIL $mode seed $s, kaio ${kenv[*]:-with the default settings}: same output, but kaio did not serve its run: ${st:-no KAIO_STATS line}" >>"$d/fail"
+			res=fail
+			continue
+		fi
 		line=$(cmp "$g" "$k" 2>/dev/null | sed -n 's/.* line \([0-9]*\).*/\1/p')
 		# No line: one output is a prefix of the other (a crash, a STUCK
 		# exit), or they match: the first line only one of them has.

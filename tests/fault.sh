@@ -52,19 +52,21 @@ trap 'exit 130' INT TERM HUP
 
 # shellcheck source=tests/lib.sh
 . "$(dirname "$(realpath "$0")")/lib.sh"
+aiomax_share
 info() { echo "    $*"; }
 
 # run IMPL TIMEOUT NAME PROG ARGS...: leaves $out, $err, $rc. Extra
-# environment for kaio in the array kenv.
+# environment for kaio in the array kenv; kaio runs have KAIO_STATS=1.
 kenv=()
 run() {
 	local impl=$1 t=$2 name prog=$4
+	limit=$t
 	name=$(printf '%s' "$3" | tr -c 'A-Za-z0-9_.-' '_')
 	shift 4
 	out=$tmp/$name.$impl.out err=$tmp/$name.$impl.err
 	# in a subshell: a crash is reported by $rc, not by bash on stderr
 	if [ "$impl" = kaio ]; then
-		(timeout -k 2 "$t" env LD_PRELOAD="$lib" "${kenv[@]}" "$bin/$prog" "$@" \
+		(timeout -k 2 "$t" env LD_PRELOAD="$lib" KAIO_STATS=1 "${kenv[@]}" "$bin/$prog" "$@" \
 			>"$out" 2>"$err" </dev/null; exit $?) 2>/dev/null
 	else
 		(timeout -k 2 "$t" "$bin/$prog" "$@" >"$out" 2>"$err" </dev/null; exit $?) 2>/dev/null
@@ -72,19 +74,34 @@ run() {
 	rc=$?
 }
 
-# how IMPL: what $rc means, in words
+# how: what $rc of the last run means, in words
 how() {
-	case $rc in
-	0) echo "exit 0" ;;
-	124 | 137) echo "timed out" ;;
-	77) echo "skipped: $(grep -m1 '^skip: ' "$out" | cut -c7-)" ;;
-	*) [ "$rc" -gt 128 ] && echo "killed by signal $((rc - 128))" || echo "exit $rc" ;;
-	esac
+	if [ "$rc" = 77 ]; then
+		echo "skipped: $(grep -m1 '^skip: ' "$out" | cut -c7-)"
+	else
+		ended "$rc" "$limit"
+	fi
+}
+
+# served: the KAIO_STATS lines of a kaio run (in $err; one per process
+# that used kaio and ended with exit(3)) show that kaio served it: at least
+# one, glibc=0 and kernel>0 summed over them; else the reason is added to $why.
+served() {
+	local n g k
+	n=$(grep -c '^kaio: kernel=' "$err")
+	g=$(grep -o ' glibc=[0-9]*' "$err" | awk -F= '{ s += $2 } END { print s + 0 }')
+	k=$(grep -o '^kaio: kernel=[0-9]*' "$err" | awk -F= '{ s += $2 } END { print s + 0 }')
+	if [ "$n" = 0 ]; then
+		why="${why:+$why; }no KAIO_STATS line: kaio did not serve it"
+	elif [ "$g" != 0 ] || [ "$k" = 0 ]; then
+		why="${why:+$why; }KAIO_STATS: kernel=$k glibc=$g summed, want kernel>0 glibc=0"
+	fi
 }
 
 # check_self NAME T PROG ARGS...: under kaio, and glibc unless noglibc=1;
-# each run must exit 0 (the program checks itself).
-noglibc=
+# each run must exit 0 (the program checks itself), the kaio run served by
+# kaio (unless noserved=1: the program proves it otherwise).
+noglibc= noserved=
 check_self() {
 	local name=$1 t=$2
 	shift 2
@@ -92,12 +109,15 @@ check_self() {
 	for impl in kaio glibc; do
 		[ "$impl" = glibc ] && [ -n "$noglibc" ] && continue
 		run "$impl" "$t" "$name" "$@"
+		why=
+		[ "$rc" = 0 ] || why=$(how)
+		[ "$rc" = 0 ] && [ "$impl" = kaio ] && [ -z "$noserved" ] && served
 		if [ "$rc" = 77 ]; then
 			skip "$name ($impl)" "$(grep -m1 '^skip: ' "$out" | cut -c7-)"
-		elif [ "$rc" = 0 ]; then
+		elif [ -z "$why" ]; then
 			pass "$name ($impl)"
 		else
-			fail "$name ($impl)" "$(how)" "$out" "$err"
+			fail "$name ($impl)" "$why" "$out" "$err"
 		fi
 	done
 }
@@ -131,13 +151,15 @@ enospc() {
 			skip "$name" "cannot mount a $3"
 			return
 		fi
-		run "$impl" 30 "enospc_$mode" enospc "$mnt" "$mode"
+		run "$impl" 60 "enospc_$mode" enospc "$mnt" "$mode"
 		drop_fs
+		why=
+		[ "$impl" = kaio ] && served
 		if [ "$rc" = 77 ]; then
 			skip "$name" "$(how)"
 			return
-		elif [ "$rc" != 0 ]; then
-			fail "$name" "$impl: $(how)" "$out" "$err"
+		elif [ "$rc" != 0 ] || [ -n "$why" ]; then
+			fail "$name" "$impl: $(how)${why:+; $why}" "$out" "$err"
 			return
 		fi
 	done
@@ -165,7 +187,7 @@ fi
 mkdir -p "$tmp/s"
 for d in 4 1; do
 	kenv=("KAIO_QUEUE_DEPTH=$d" "KAIO_STATS=1")
-	run kaio 30 ring ring "$tmp/s"
+	run kaio 60 ring ring "$tmp/s"
 	why=
 	if [ "$rc" = 77 ]; then
 		skip "ring depth $d: 512 O_DIRECT requests from 8 threads" "$(how)"
@@ -187,7 +209,7 @@ for d in 4 1; do
 	rm -rf "${tmp:?}/s/"*
 done
 kenv=()
-run glibc 30 ring ring "$tmp/s"
+run glibc 60 ring ring "$tmp/s"
 [ "$rc" = 0 ] && pass "ring (glibc)" || fail "ring (glibc)" "$(how)" "$out" "$err"
 rm -rf "${tmp:?}/s/"*
 
@@ -197,11 +219,11 @@ aiomax() {
 	rm -rf "$d"
 	mkdir -p "$d"
 	# a kaio process with its context and requests in flight
-	env LD_PRELOAD="$lib" KAIO_STATS=1 timeout -k 2 40 "$bin/aiomax" "$d" hold \
+	env LD_PRELOAD="$lib" KAIO_STATS=1 timeout -k 2 120 "$bin/aiomax" "$d" hold \
 		>"$tmp/hold.out" 2>"$tmp/hold.err" </dev/null &
 	local hold_pid=$!
 	local i
-	for ((i = 0; i < 1000; i++)); do
+	for ((i = 0; i < 6000; i++)); do
 		[ -e "$d/ready" ] && break
 		kill -0 "$hold_pid" 2>/dev/null || break
 		sleep 0.01
@@ -217,7 +239,7 @@ aiomax() {
 	aiomax_set $((cur + 512))
 	"$bin/aiomax_grab" "$d" >"$tmp/grab.out" 2>&1 </dev/null &
 	helper_pid=$!
-	for ((i = 0; i < 1000; i++)); do
+	for ((i = 0; i < 6000; i++)); do
 		[ -e "$d/grabbed" ] && break
 		kill -0 "$helper_pid" 2>/dev/null || break
 		sleep 0.01
@@ -232,7 +254,7 @@ aiomax() {
 	touch "$d/go"
 	kenv=("KAIO_STATS=1")
 	mkdir -p "$d/new"
-	run kaio 30 aiomax_new aiomax "$d/new" new
+	run kaio 60 aiomax_new aiomax "$d/new" new
 	local why=
 	[ "$rc" = 0 ] || why=$(how)
 	grep -q 'ctx_error=EAGAIN' "$err" || why="${why:+$why; }no ctx_error=EAGAIN in its stats: $(grep '^kaio:' "$err")"
@@ -246,6 +268,7 @@ aiomax() {
 	why=
 	[ "$rc" = 0 ] || why="exit $rc"
 	grep -q 'ctx_error=0' "$tmp/hold.err" || why="${why:+$why; }stats: $(grep '^kaio:' "$tmp/hold.err")"
+	err=$tmp/hold.err served
 	if [ -n "$why" ]; then
 		fail "aio-max-nr: a kaio process with its context keeps working" "$why" "$tmp/hold.out" "$tmp/hold.err"
 	else
@@ -260,25 +283,41 @@ aiomax_with aio-max-nr aiomax
 
 # --- 4-7 ----------------------------------------------------------------------
 noglibc=1
-check_self "fork while 4 threads submit: 20 children do AIO" 30 fork_threads "$tmp/s"
+check_self "fork while 4 threads submit: 20 children do AIO" 120 fork_threads "$tmp/s"
 info "glibc not required: its child of a multi-threaded parent hangs in aio_* (a lock a parent thread held)"
 rm -rf "${tmp:?}/s/"*
-check_self "close/dup2 over fds with requests pending" 30 close_dup "$tmp/s"
-run glibc 30 close_dup close_dup "$tmp/s"
+check_self "close/dup2 over fds with requests pending" 60 close_dup "$tmp/s"
+run glibc 60 close_dup close_dup "$tmp/s"
 info "glibc (not required): $(how); $(grep -c 'wrong\|NO' "$out") wrong lines (its queued requests use the fd number as it is later)"
 rm -rf "${tmp:?}/s/"*
 noglibc=
-check_self "exec of self with requests pending" 20 exec "$tmp/s" self
-check_self "exec of /bin/true with requests pending" 20 exec "$tmp/s" true
+check_self "exec of self with requests pending" 60 exec "$tmp/s" self
+# /bin/true prints no KAIO_STATS: io_submit before the exec shows kaio served
+noserved=1
+check_self "exec of /bin/true with requests pending" 60 exec "$tmp/s" true
+noserved=
+if command -v strace >/dev/null; then
+	(timeout -k 2 60 strace -f -qq -e trace=io_submit,execve -o "$tmp/exec.strace" \
+		-E LD_PRELOAD="$lib" "$bin/exec" "$tmp/s" true >"$tmp/exec.out" 2>&1 </dev/null) 2>/dev/null
+	rc=$? limit=60
+	if [ "$rc" = 0 ] && grep -q 'io_submit(' "$tmp/exec.strace" &&
+		grep -q 'execve(.*/true' "$tmp/exec.strace"; then
+		pass "exec of /bin/true: kaio submitted the requests (io_submit before execve)"
+	else
+		fail "exec of /bin/true: kaio submitted the requests" "$(how); io_submit $(grep -c 'io_submit(' "$tmp/exec.strace") time(s) in the trace" "$tmp/exec.out"
+	fi
+else
+	skip "exec of /bin/true: kaio submitted the requests" "strace is not installed"
+fi
 rm -rf "${tmp:?}/s/"*
-check_self "60 threads cancelled in aio_suspend beside 4 busy workers" 40 cancel_storm "$tmp/s"
+check_self "60 threads cancelled in aio_suspend beside 4 busy workers" 120 cancel_storm "$tmp/s"
 rm -rf "${tmp:?}/s/"*
 
 # --- 8. hostile input that crashes glibc ---------------------------------------
 for call in aio_read aio_write aio_error aio_return aio_fsync aio_read64 aio_error64 aio_return64; do
-	run glibc 10 null null_cb "$tmp/s" "$call"
+	run glibc 60 null null_cb "$tmp/s" "$call"
 	g=$(how)
-	run kaio 10 null null_cb "$tmp/s" "$call"
+	run kaio 60 null null_cb "$tmp/s" "$call"
 	ans=$(sed -n "s/^$call: //p" "$out")
 	if [ "$rc" = 0 ] && [[ $ans == "-1 EINVAL" || $ans == "-1 EFAULT" ]]; then
 		pass "$call(NULL) (kaio): $ans (glibc: $g)"
@@ -286,22 +325,30 @@ for call in aio_read aio_write aio_error aio_return aio_fsync aio_read64 aio_err
 		fail "$call(NULL) (kaio)" "$(how), answer '${ans}', want -1 EINVAL or EFAULT (glibc: $g)" "$out" "$err"
 	fi
 done
+# The answers, not their speed: the 120 s limit only catches a call that
+# never returns (glibc is given 60 s to crash).
+# want LINE: $out holds LINE, else it is added to $why
+want() {
+	grep -qxF "$1" "$out" || why="${why:+$why; }no line '$1'"
+}
 for c in suspend lio; do
-	run glibc 20 nent nent_huge "$tmp/s" "$c"
+	run glibc 60 nent nent_huge "$tmp/s" "$c"
 	g=$(how)
-	run kaio 30 nent nent_huge "$tmp/s" "$c"
+	run kaio 120 nent nent_huge "$tmp/s" "$c"
 	why=
 	[ "$rc" = 0 ] || why=$(how)
 	case $c in
 	suspend)
-		grep -qx 'suspend INT_MAX, first done: 0' "$out" || why="${why:+$why; }$(grep -m1 'first done' "$out")"
-		grep -qx 'suspend INT_MAX, one pending, timeout 0: -1 EAGAIN' "$out" || why="${why:+$why; }$(grep -m1 'timeout 0' "$out")"
+		want 'suspend INT_MAX, first done: 0'
+		want 'suspend INT_MAX, one pending, timeout 0: -1 EAGAIN'
+		want 'pipe read: error 0 return 1'
 		;;
 	lio)
 		a=$(sed -n 's/^lio INT_MAX: //p' "$out")
 		case $a in
 		0) [ "$(grep -c 'data ok' "$out")" = 2 ] || why="${why:+$why; }entries wrong" ;;
 		"-1 EAGAIN" | "-1 EINVAL" | "-1 ENOMEM") ;;
+		"") why="${why:+$why; }no answer from lio_listio" ;;
 		*) why="${why:+$why; }answer '$a'" ;;
 		esac
 		;;
@@ -311,7 +358,7 @@ for c in suspend lio; do
 	elif [ -n "$why" ]; then
 		fail "nent INT_MAX $c (kaio)" "$why (glibc: $g)" "$out" "$err"
 	else
-		pass "nent INT_MAX $c (kaio): $(grep -v '^measure' "$out" | head -n 1 | cut -d: -f2-) (glibc: $g)"
+		pass "nent INT_MAX $c (kaio): $(grep -v '^measure\|^calling' "$out" | head -n 1 | cut -d: -f2-) (glibc: $g)"
 	fi
 done
 

@@ -5,7 +5,10 @@
 # traced with strace to show that kaio really submits to the kernel
 # (io_submit) and creates no thread or process: fio's own clones are learned
 # from the same job with --ioengine=psync, and a run of posixaio under glibc
-# shows that the trace does see AIO helper threads.
+# shows that the trace does see AIO helper threads. The same jobs with
+# --thread (fio's job then ends with the process, so kaio's KAIO_STATS line
+# is printed) must show every I/O in the kernel: kernel >= the I/Os fio
+# made, glibc=0, nothing served in the caller.
 # Scratch files go to ${KAIO_TEST_DIR:-the directory of KAIO}.
 # One PASS/FAIL line per check, then "N passed, N failed".
 set -euo pipefail
@@ -24,6 +27,7 @@ tmp=$(mktemp -d "${KAIO_TEST_DIR:-$(dirname "$kaio")}/fio-test.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 # shellcheck source=tests/lib.sh
 . "$(dirname "$(realpath "$0")")/lib.sh"
+aiomax_share
 cd "$tmp" # fio writes *-verify.state files to its working directory
 
 size_kb=$((64 * 1024))
@@ -102,6 +106,22 @@ for mode in buffered direct; do
 		pass "$what: no thread or process added ($threads threads, $procs processes; fio alone: $base_threads, $base_procs)"
 	else
 		fail "$what: no thread or process added" "$threads threads, $procs processes; fio alone: $base_threads, $base_procs"
+	fi
+
+	# KAIO_STATS of the same job run as a thread: 4 KiB writes, then the
+	# verify reads, all of them in the kernel
+	rc=0
+	"$kaio" -s fio --thread "--filename=$tmp/$mode-t.dat" --ioengine=posixaio "--direct=$direct" \
+		"${job[@]}" >"$mode-t.out" 2>"$mode-t.err" || rc=$?
+	rm -f "$mode-t.dat"
+	st=$(grep -a '^kaio: kernel=' "$mode-t.err" | tail -n 1 || true)
+	stat() { tr ' ' '\n' <<<"$st" | sed -n "s/^$1=//p"; }
+	want=$((2 * size_kb / 4))
+	k=$(stat kernel) g=$(stat glibc) sm=$(stat sync_mode) sf=$(stat sync_fallback)
+	if ((rc == 0)) && [[ -n $st && $k -ge $want && $g == 0 && $sm == 0 && $sf == 0 ]]; then
+		pass "$what, --thread: KAIO_STATS kernel=$k (>= $want I/Os), glibc=0, none in the caller"
+	else
+		fail "$what, --thread: KAIO_STATS show every I/O in the kernel" "exit $rc; want kernel>=$want glibc=0 sync_mode=0 sync_fallback=0; got: ${st:-no KAIO_STATS line}"
 	fi
 done
 

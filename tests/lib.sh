@@ -2,8 +2,10 @@
 # Sourced by the test scripts: counting and reporting checks.
 #   pass NAME          a check that held
 #   skip NAME WHY      a check that could not run here
-#   fail NAME WHY [FILE...]   a check that did not hold; each FILE's first
-#                      lines are shown (a program's output, its stderr)
+#   fail NAME WHY [FILE...]   a check that did not hold; each FILE is shown
+#                      (a program's output, its stderr: the first and the
+#                      last lines of a long one; "(empty)" if it is)
+#   ended RC SECS      how a run under `timeout SECS` that exited RC ended
 #   summary [SUITE]    prints "[SUITE: ]N passed, M failed, K skipped", the
 #                      line tests/check.sh adds up; succeeds iff none failed
 npass=0 nfail=0 nskip=0
@@ -22,11 +24,31 @@ fail() {
 	local f
 	echo "FAIL $1${2:+: $2}"
 	for f in "${@:3}"; do
-		[ -s "$f" ] || continue
+		[ -e "$f" ] || continue
+		if [ ! -s "$f" ]; then
+			echo "    --- ${f##*/}: (empty)"
+			continue
+		fi
 		echo "    --- ${f##*/}"
-		head -c 3000 "$f" | head -n 30 | cat -v | sed 's/^/    /'
+		local n
+		n=$(wc -l <"$f")
+		if [ "$n" -le 30 ]; then
+			head -c 3000 "$f"
+		else
+			head -n 10 "$f" | head -c 1000
+			echo "[... $((n - 30)) lines ...]"
+			tail -n 20 "$f" | tail -c 2000
+		fi | cat -v | sed 's/^/    /'
 	done
 	nfail=$((nfail + 1))
+}
+
+ended() {
+	case $1 in
+	0) echo "exit 0" ;;
+	124 | 137) echo "hang guard: still running after ${2}s, killed" ;;
+	*) if [ "$1" -gt 128 ]; then echo "killed by signal $(($1 - 128))"; else echo "exit $1"; fi ;;
+	esac
 }
 
 summary() {
@@ -35,9 +57,14 @@ summary() {
 }
 
 # fs.aio-max-nr is system-wide: a suite lowers it only as root, under an
-# exclusive lock on /tmp/kaio-aio-max-nr.lock (tests/diff.sh and make bench
-# hold it shared), and puts it back however the script ends: call
-# aiomax_restore from the EXIT trap.
+# exclusive lock on /tmp/kaio-aio-max-nr.lock, and puts it back however the
+# script ends: call aiomax_restore from the EXIT trap. Suites that need kaio
+# to get its kernel context hold the lock shared while they run
+# (aiomax_share; tests/check.sh does it for each suite, tests/diff.sh and
+# make bench too): a second make check beside this one never lowers it
+# under them.
+#   aiomax_share            takes the lock shared until the script ends
+#                           (aiomax_with lets go of it meanwhile)
 #   aiomax_with NAME FUNC   runs FUNC with the value saved (FUNC lowers it
 #                           with aiomax_set), then restores it and checks that
 #                           it was; skips NAME when that cannot be done here.
@@ -46,6 +73,15 @@ aiomax_saved=
 
 aiomax_set() {
 	echo "$1" >"$aiomax_file"
+}
+
+aiomax_shared=
+aiomax_share() {
+	command -v flock >/dev/null || return 0
+	exec 8>>/tmp/kaio-aio-max-nr.lock || return 0
+	aiomax_shared=1
+	flock -s -w 900 8 ||
+		echo "kaio: /tmp/kaio-aio-max-nr.lock still held after 900 s: going on without it" >&2
 }
 
 aiomax_restore() {
@@ -64,10 +100,12 @@ aiomax_with() {
 		skip "$name" "cannot write $aiomax_file (not root?)"
 		return
 	fi
+	[ -n "$aiomax_shared" ] && flock -u 8
 	exec 9>/tmp/kaio-aio-max-nr.lock
-	if ! flock -w 120 9; then
+	if ! flock -w 900 9; then
 		skip "$name" "another run holds /tmp/kaio-aio-max-nr.lock"
 		exec 9>&-
+		[ -n "$aiomax_shared" ] && flock -s -w 900 8
 		return
 	fi
 	aiomax_saved=$(cat "$aiomax_file")
@@ -81,4 +119,6 @@ aiomax_with() {
 	fi
 	flock -u 9
 	exec 9>&-
+	[ -n "$aiomax_shared" ] && flock -s -w 900 8
+	return 0
 }

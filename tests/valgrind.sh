@@ -12,11 +12,13 @@
 # timing-heavy programs (sig_safety, threads, ...) are too slow under valgrind
 # for that budget: VALGRIND_ALL=1 runs every program (make soak / lint).
 # A program exits 0 (pass), 1 (a self-check failed) or 77 (skip); memcheck's
-# own verdict comes from its logs (one per process, children included).
+# own verdict comes from its logs (one per process, children included). The
+# runs have KAIO_STATS=1: a run kaio did not serve (no stats line, or
+# requests handed to glibc) checked nothing of kaio and fails.
 #
 # Environment: VALGRIND_ALL=1, KAIO_VG_TIMEOUT (seconds per program, default
-# 120), KAIO_VG_JOBS (programs at once, default one per CPU), TMPDIR
-# (scratch), VERBOSE=1 (show each program's time).
+# 300: a hang guard), KAIO_VG_JOBS (programs at once, default one per CPU),
+# TMPDIR (scratch), VERBOSE=1 (show each program's time).
 #
 # What memcheck cannot see by itself: kaio reaps completions from the AIO ring
 # the kernel maps into the process, in user space, never through
@@ -46,7 +48,7 @@ bindir=$2
 shift 2
 here=$(dirname "$(realpath "$0")")
 supp=$here/valgrind.supp
-timeout=${KAIO_VG_TIMEOUT:-120}
+timeout=${KAIO_VG_TIMEOUT:-300}
 
 if ! command -v valgrind >/dev/null; then
 	echo "SKIP valgrind: valgrind is not installed"
@@ -175,7 +177,7 @@ vg_one() {
 	fi
 	mkdir -p "$dir"
 	start=$(date +%s%N)
-	timeout -k 5 "$timeout" env LD_PRELOAD="$tmp/vgshim.so $lib" \
+	timeout -k 5 "$timeout" env LD_PRELOAD="$tmp/vgshim.so $lib" KAIO_STATS=1 \
 		"${vg[@]}" --log-file="$log.%p" "$bindir/$name" "$dir" \
 		>"$out" 2>&1 </dev/null
 	rc=$?
@@ -198,6 +200,10 @@ vg_one() {
 		return
 	elif [ "$rc" != 0 ]; then
 		why="the program failed under valgrind (exit $rc)"
+	elif ! grep -aq '^kaio: kernel=[1-9]' "$out"; then
+		why="no KAIO_STATS line with kernel>0: kaio did not serve it"
+	elif grep -a '^kaio: kernel=' "$out" | grep -vq ' glibc=0 '; then
+		why="KAIO_STATS: requests handed to glibc"
 	fi
 	if [ -z "$why" ]; then
 		echo "PASS $name${VERBOSE:+ (${ms} ms)}"

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Usage: tests/wrapper.sh KAIO LIB      (make check: tests/wrapper.sh build/kaio build/libkaio.so)
-# Tests of the wrapper script (options, KAIO_* checks, LD_PRELOAD, -s on
-# static and set-user-ID programs) and of make install/uninstall. One line per
-# check, then "N passed, N failed"; exits non-zero if any check failed.
+# Usage: tests/wrapper.sh KAIO LIB [PROGDIR]
+#   (make check: tests/wrapper.sh build/kaio build/libkaio.so build/prog)
+# Tests of the wrapper script and of make install/uninstall; with PROGDIR,
+# a POSIX AIO program run through the wrapper must be served by kaio
+# (KAIO_STATS). One line per check, then "N passed, N failed"; exits
+# non-zero if any check failed.
 # shellcheck disable=SC2016 # sh -c scripts are single-quoted on purpose
 set -euo pipefail
 
-if (($# != 2)); then
-	echo "usage: $0 KAIO LIB" >&2
+if (($# != 2 && $# != 3)); then
+	echo "usage: $0 KAIO LIB [PROGDIR]" >&2
 	exit 2
 fi
 kaio=$(realpath -s -- "$1")
 lib=$(realpath -s -- "$2")
+progdir=${3:+$(realpath -s -- "$3")}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 unset KAIO_LIB KAIO_QUEUE_DEPTH KAIO_STATS KAIO_DEBUG KAIO_FALLBACK KAIO_URING LD_PRELOAD
 
@@ -222,6 +225,26 @@ if ((rc == 0)) && [[ $out -ef $lib && $out != *:* ]]; then pass "another libkaio
 run "$kaio" -s "$kaio" -s bash -c 'echo $$'
 n=$(grep -c '^kaio: pid=' <<<"$err" || true)
 if ((rc == 0 && n == 1)); then pass "kaio -s kaio -s CMD: one statistics line, not two"; else fail "kaio -s kaio -s CMD: one statistics line, not two" "stderr: $err"; fi
+
+# --- the library serves the command ---
+# stat KEY: the value of KEY= in the stats line of $err
+stat() { grep -a '^kaio: kernel=' <<<"$err" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1 || true; }
+if [[ -z $progdir ]]; then
+	skip "kaio -s rw_basic: served by kaio" "no PROGDIR given"
+else
+	mkdir -p "$tmp/rw"
+	run "$kaio" -s "$progdir/rw_basic" "$tmp/rw"
+	k=$(stat kernel) g=$(stat glibc) c=$(stat ctx_error)
+	if ((rc == 0)) && [[ $k =~ ^[0-9]+$ && $k -gt 0 && $g == 0 && $c == 0 ]]; then
+		pass "kaio -s rw_basic: served by kaio (kernel=$k glibc=0)"
+	else
+		fail "kaio -s rw_basic: served by kaio" "exit $rc, kernel=${k:-none} glibc=${g:-none} ctx_error=${c:-none}"
+	fi
+	rm -rf "$tmp/rw"/*
+	run "$kaio" -s -q 16 "$progdir/rw_basic" "$tmp/rw"
+	d=$(stat depth)
+	if ((rc == 0)) && [[ $d == 16 ]]; then pass "kaio -s -q 16: the library uses depth 16"; else fail "kaio -s -q 16: the library uses depth 16" "exit $rc, depth=${d:-none}"; fi
+fi
 
 # --- library missing ---
 run env KAIO_LIB="$tmp/nonexistent.so" "$kaio" true

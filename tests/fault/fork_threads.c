@@ -1,10 +1,11 @@
 /* fork while 4 threads keep submitting (argv[1]: scratch directory). Each
  * thread loops: 16 O_DIRECT reads of a pattern file and 16 writes of its
  * own blocks of another file, submitted before it waits; it checks every
- * result. Meanwhile the main thread forks 20 times; each child (alarm 10 s)
+ * result. Meanwhile the main thread forks 20 times; each child (alarm T_STUCK_SEC)
  * does its own AIO: a write and a read back on its own file, a lio_listio
  * of 4 reads, an aio_fsync, and exits 0 if all are right. The parent waits
- * for each child (exit 0 within 10 s), then stops the threads: every
+ * for each child (exit 0; a child still there after T_STUCK_SEC is a hang), waits
+ * until each thread made 2 more rounds, then stops the threads: every
  * request of theirs completed once with the right data, and the written
  * file holds each thread's last round. POSIX only promises
  * async-signal-safe calls in the child of a multi-threaded process; glibc's
@@ -64,7 +65,7 @@ static void *worker(void *arg)
 			}
 		}
 		me->last = seed;
-		me->rounds++;
+		__atomic_fetch_add(&me->rounds, 1, __ATOMIC_RELAXED);
 	}
 	free(buf);
 	return NULL;
@@ -72,7 +73,7 @@ static void *worker(void *arg)
 
 static int child(int k)
 {
-	alarm(10);
+	alarm(T_STUCK_SEC);
 	char p[4096];
 	snprintf(p, sizeof p, "%s/child%d", dir, k);
 	int fd = xopen(p, O_RDWR | O_CREAT | O_TRUNC);
@@ -132,7 +133,7 @@ int main(int argc, char **argv)
 		if (pid == 0)
 			_exit(child(k));
 		int st = 0;
-		double end = now_sec() + 12;
+		double end = now_sec() + T_STUCK_SEC + 2;
 		pid_t w;
 		while ((w = waitpid(pid, &st, WNOHANG)) == 0 && now_sec() < end)
 			usleep(2000);
@@ -148,6 +149,15 @@ int main(int argc, char **argv)
 				WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 		}
 	}
+	/* every thread went on beside the forks: 2 rounds more each */
+	long base[NT];
+	for (int i = 0; i < NT; i++)
+		base[i] = __atomic_load_n(&t[i].rounds, __ATOMIC_RELAXED);
+	double end = now_sec() + T_STUCK_SEC;
+	for (int i = 0; i < NT; i++)
+		while (__atomic_load_n(&t[i].rounds, __ATOMIC_RELAXED) < base[i] + 2 &&
+		       now_sec() < end)
+			usleep(1000);
 	stop = 1;
 	long rounds = 0, wrong = 0;
 	for (int i = 0; i < NT; i++) {

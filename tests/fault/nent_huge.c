@@ -6,7 +6,8 @@
  * argv[1]: scratch; argv[2]: "suspend" (aio_suspend, first entry done:
  * 0; then, with only a pending pipe read listed, timeout 0: -1 EAGAIN) or
  * "lio" (lio_listio LIO_WAIT of 2 reads: 0 and both right, or a clean -1
- * EAGAIN/EINVAL/ENOMEM). Prints "CASE: ANSWER" lines. */
+ * EAGAIN/EINVAL/ENOMEM). Prints "CASE: ANSWER" lines, each call announced
+ * by a "calling ..." line first (a call that never returns shows which). */
 #include "../prog/common.h"
 #include <limits.h>
 #include <sys/mman.h>
@@ -38,6 +39,7 @@ int main(int argc, char **argv)
 			DIE("aio_read");
 		wait_one(&cbs[0]);
 		list[1] = NULL;
+		say("calling aio_suspend, nent INT_MAX, the first entry done");
 		say("suspend INT_MAX, first done: %s",
 		    RC(aio_suspend((const struct aiocb *const *)list, INT_MAX, NULL)));
 		int pp[2];
@@ -50,6 +52,7 @@ int main(int argc, char **argv)
 			DIE("aio_read pipe");
 		list[0] = &pr;
 		struct timespec z = { 0, 0 };
+		say("calling aio_suspend, nent INT_MAX, the first entry pending, timeout 0");
 		say("suspend INT_MAX, one pending, timeout 0: %s",
 		    RC(aio_suspend((const struct aiocb *const *)list, INT_MAX, &z)));
 		if (write(pp[1], "x", 1) != 1)
@@ -57,6 +60,7 @@ int main(int argc, char **argv)
 		wait_one(&pr);
 		say("pipe read: %s", result(&pr));
 	} else {
+		say("calling lio_listio LIO_WAIT, nent INT_MAX, 2 reads");
 		const char *r = RC(lio_listio(LIO_WAIT, list, INT_MAX, NULL));
 		say("lio INT_MAX: %s", r);
 		if (!strcmp(r, "0"))

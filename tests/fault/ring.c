@@ -126,7 +126,7 @@ int main(int argc, char **argv)
 			bad += t[i].bad;
 		}
 		/* Signals: exactly one for each request that asked. */
-		double end = now_sec() + 5;
+		double end = now_sec() + T_STUCK_SEC;
 		int want = NT * PER / 2, got;
 		do {
 			got = 0;

@@ -6,7 +6,7 @@
  *   1. One 1-byte aio_read pending on each idle pipe.
  *   2. 4096 reads of 4 KiB of a 16 MiB file, submitted in a scattered order
  *      before any wait: all complete with the right block while the pipes
- *      stay idle (a wait that makes no progress for 5 s is reported as
+ *      stay idle (a wait that makes no progress for T_STUCK_SEC s is reported as
  *      "stuck", then the pipes are fed so the program can finish).
  *   3. 1024 aio_writes of 4 KiB to another file, then its content.
  *   4. Each pipe gets its byte: every pending read completes with it.
@@ -57,7 +57,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < NREQ; i++) {
 		if (!cbs[i].aio_nbytes)
 			continue;
-		if (wait_bounded(&cbs[i], 5) == EINPROGRESS) {
+		if (wait_bounded(&cbs[i], T_STUCK_SEC) == EINPROGRESS) {
 			stuck = 1;
 			break;
 		}
@@ -88,7 +88,7 @@ int main(int argc, char **argv)
 	}
 	int wgood = 0;
 	for (int i = 0; i < NW; i++) {
-		if (wait_bounded(&wc[i], 10) == EINPROGRESS)
+		if (wait_bounded(&wc[i], T_STUCK_SEC) == EINPROGRESS)
 			break;
 		wgood += aio_error(&wc[i]) == 0 && aio_return(&wc[i]) == BS;
 	}

@@ -6,7 +6,8 @@
  *   aio_write / aio_read of a file, aio_fsync, lio_listio LIO_WAIT (writes)
  *   and LIO_NOWAIT (reads), a pipe read with the data already there, a read
  *   of an empty pipe that a SIGALRM handler fills 1 s later (measure:
- *   empty_pipe_submit_ms: how long aio_read took), a write announced with
+ *   empty_pipe_fed_in_call: whether the handler had filled it when aio_read
+ *   returned; empty_pipe_submit_ms: how long it took), a write announced with
  *   SIGEV_SIGNAL (exactly one signal, si_code SI_ASYNCIO, the value).
  * Threads: measure fallback_threads, counted right after SIGEV_NONE
  * requests were submitted.
@@ -23,13 +24,14 @@
 #include <sys/syscall.h>
 
 static int pipe_w = -1;
-static volatile sig_atomic_t sigs, sig_bad;
+static volatile sig_atomic_t sigs, sig_bad, fed;
 
 static void on_alarm(int sig)
 {
 	(void)sig;
 	if (write(pipe_w, "late", 4) < 0)
 		_exit(3);
+	fed = 1;
 }
 
 static void on_usr1(int sig, siginfo_t *si, void *ctx)
@@ -186,7 +188,9 @@ int main(int argc, char **argv)
 	alarm(1);
 	double t0 = now_sec();
 	r = aio_read(&cb);
+	int fed_in_call = fed;
 	say("measure: empty_pipe_submit_ms %d", (int)((now_sec() - t0) * 1000));
+	say("measure: empty_pipe_fed_in_call %s", fed_in_call ? "yes" : "no");
 	say("empty pipe read: %s", rc(r, errno));
 	if (!r) {
 		wait_one(&cb);
@@ -205,7 +209,7 @@ int main(int argc, char **argv)
 	cb.aio_sigevent.sigev_signo = SIGUSR1;
 	cb.aio_sigevent.sigev_value.sival_int = 42;
 	if (!go("write with SIGEV_SIGNAL", &cb, 1)) {
-		double end = now_sec() + 5;
+		double end = now_sec() + T_STUCK_SEC;
 		while (!sigs && now_sec() < end)
 			usleep(1000);
 		usleep(100000);

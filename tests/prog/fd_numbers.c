@@ -35,7 +35,7 @@ int main(int argc, char **argv)
 		wait_one(&cb);
 		say("round %d: %s, data %s", round, result(&cb),
 		    check_pat(b, sizeof b, 0, 3) < 0 ? "ok" : "WRONG");
-		for (int i = 0; i < 200 && round && !got; i++)
+		for (int i = 0; i < T_STUCK_SEC * 100 && round && !got; i++)
 			usleep(10000);
 		close(fd);
 		int again = open("/dev/null", O_RDONLY);

@@ -33,13 +33,9 @@ static void read_stream_on(int fdn, int rd, int wr, const char *what)
 	char c[2] = { 0, 0 };
 	struct aiocb cb;
 	setup_cb(&cb, fdn, c, 1, 0);
-	alarm(10);
-	double t0 = now_sec();
+	alarm(T_STUCK_SEC);
 	say("%s: aio_read: %s", what, RC(aio_read(&cb)));
-	double el = now_sec() - t0;
 	alarm(0);
-	say("%s: returned %s", what, el < 2 ? "at once" : "LATE");
-	CHECK(el < 2, "aio_read took %.1f s", el);
 	usleep(50000);
 	say("%s: %s", what, errname(aio_error(&cb)));
 	if (write(wr, "r", 1) != 1)

@@ -7,7 +7,7 @@
  * number of a socket, and with aio_writes of 256 KiB on the write end of
  * a pipe (their bytes must not interleave or swap).
  * A pipe on a fresh fd number is the control.
- * Waits are bounded (5 s): a request left behind shows as "stuck". */
+ * Waits are bounded (T_STUCK_SEC): a request left behind shows as "stuck". */
 #include "common.h"
 #include <sys/socket.h>
 
@@ -50,7 +50,7 @@ static void three_reads(const char *what, int rd, int wr)
 	if (write(wr, "abc", 3) != 3)
 		DIE("write");
 	for (int i = 0; i < 3; i++) {
-		int e = wait_bounded(&cb[i], 5);
+		int e = wait_bounded(&cb[i], T_STUCK_SEC);
 		if (e == EINPROGRESS) {
 			say("%s: read %d: stuck", what, i);
 			continue;
@@ -115,7 +115,7 @@ int main(int argc, char **argv)
 		setup_cb(&rd, p[0], got + n, 65536, 0);
 		if (aio_read(&rd))
 			DIE("aio_read");
-		if (wait_bounded(&rd, 5) != 0) {
+		if (wait_bounded(&rd, T_STUCK_SEC) != 0) {
 			say("writes: reading stuck at %zu bytes", n);
 			break;
 		}
@@ -126,7 +126,7 @@ int main(int argc, char **argv)
 	}
 	say("writes: first 256 KiB from the first write: %s", n == 2 * HALF && !memcmp(got, w1, HALF) ? "ok" : "WRONG");
 	say("writes: next 256 KiB from the second write: %s", n == 2 * HALF && !memcmp(got + HALF, w2, HALF) ? "ok" : "WRONG");
-	say("writes: %s", wait_bounded(&c1, 2) == 0 ? result(&c1) : "stuck");
-	say("writes: %s", wait_bounded(&c2, 2) == 0 ? result(&c2) : "stuck");
+	say("writes: %s", wait_bounded(&c1, T_STUCK_SEC) == 0 ? result(&c1) : "stuck");
+	say("writes: %s", wait_bounded(&c2, T_STUCK_SEC) == 0 ? result(&c2) : "stuck");
 	return t_finish();
 }

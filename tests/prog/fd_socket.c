@@ -3,7 +3,7 @@
  * ignored on a socket):
  *   - aio_read of 4096 when 10 bytes are there returns 10;
  *   - aio_read pending on an empty socket returns at once (measure:
- *     read_submit_ms, rule < 100 both), completes when the peer writes;
+ *     read_submit_ms, informative), completes when the peer writes;
  *   - aio_write at aio_offset 12345 works (no ESPIPE), the peer reads it;
  *   - datagrams keep their boundaries: two sends, two aio_reads; a zero
  *     length datagram reads as 0;

@@ -1,8 +1,8 @@
 /* A pseudo-terminal (posix_openpt, grantpt, unlockpt, ptsname), the slave
  * in raw mode (cfmakeraw), compared with glibc. The kernel refuses
  * RWF_NOWAIT on a tty, so these go the "poll first" way under kaio.
- *   - aio_read on the slave returns at once (measure: read_submit_ms, rule
- *     < 100 both), stays in progress, completes when the master writes;
+ *   - aio_read on the slave returns at once (measure: read_submit_ms,
+ *     informative), stays in progress, completes when the master writes;
  *   - aio_write on the master, read back on the slave with aio_read;
  *   - aio_write on the slave, aio_read on the master (pending first);
  *   - two reads queued on the slave complete in call order;
@@ -11,9 +11,10 @@
  *   - the master closed: a read pending on the slave ends (EIO or 0).
  * Skips (77) if there is no pty. Threads: measure threads_none (kaio: 1).
  * A caller blocked inside an aio call (aio_read, aio_suspend, aio_error)
- * is cut loose by a SIGALRM every 2 s (no SA_RESTART: the blocked
- * read(2)/write(2) fails EINTR or returns short) and shows up as a late
- * submit and a wrong result rather than a hang. */
+ * is cut loose by a SIGALRM every T_STUCK_SEC s (no SA_RESTART: the
+ * blocked read(2)/write(2) fails EINTR or returns short) and shows up as
+ * a wrong result rather than a hang; the data a read waits for is written
+ * only after aio_read returned. */
 #include <sys/time.h>
 #include "common.h"
 #include <termios.h>
@@ -68,7 +69,7 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_alarm;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, NULL);
-	struct itimerval it = { { 2, 0 }, { 2, 0 } };
+	struct itimerval it = { { T_STUCK_SEC, 0 }, { T_STUCK_SEC, 0 } };
 	setitimer(ITIMER_REAL, &it, NULL);
 	int m = posix_openpt(O_RDWR | O_NOCTTY);
 	if (m < 0)

@@ -102,7 +102,7 @@ static void pipe_read(size_t n)
 	say("pipe read %s: submit %s", sizename(n), s);
 	size_t got = 0;
 	if (!strcmp(s, "0")) {
-		int e = wait_bounded(&cb, 5);
+		int e = wait_bounded(&cb, T_STUCK_SEC);
 		if (e == EINPROGRESS) {
 			say("pipe read %s: STILL IN PROGRESS", sizename(n));
 			close(p[1]);

@@ -6,7 +6,8 @@
  *   cancel(a): glibc AIO_NOTCANCELED (its helper is in read(2)), kaio
  *   AIO_CANCELED (measure: cancel_polling, rule).
  *   Then "xy" is written; a (if not cancelled) and c complete.
- * After 300 ms of quiet: each value arrived exactly once, with si_code
+ * Once all three signals came (at most T_STUCK_SEC) and after 300 ms of
+ * quiet: each value arrived exactly once, with si_code
  * SI_ASYNCIO, and nothing else arrived (a cancelled poll finishing in the
  * kernel later must not announce anything).
  * Threads: measure threads_notify (kaio: at most 2). */
@@ -76,6 +77,10 @@ int main(int argc, char **argv)
 	wait_one(&cc);
 	say("a: ended %s", aio_error(&ca) == (r == AIO_CANCELED ? ECANCELED : 0) ? "as the cancel said" : "WRONG");
 	say("c: error %s", errname(aio_error(&cc)));
+	/* each of the three announces itself: wait for all, then for strays */
+	double end = now_sec() + T_STUCK_SEC;
+	while ((!got[1] || !got[2] || !got[3]) && now_sec() < end)
+		usleep(1000);
 	quiet(300);
 	/* more data: a cancelled poll left in the kernel would fire now */
 	if (write(p[1], "zz", 2) != 2)

@@ -4,7 +4,8 @@
  * and holds the open file, so that is what happens there.
  *   1. A read waiting on an empty pipe; the program closes the read end,
  *      then the write end: the program goes on (no hang, no crash) and
- *      the read ends within 5 s (measure: close_read_result, informative;
+ *      the read ends (measure: close_read_result: not in progress after
+ *      T_STUCK_SEC s;
  *      glibc: EOF, 0).
  *   2. The same, but the read end's number is reused at once by a newly
  *      opened regular file, then "pipe" is written to the pipe: the pending
@@ -42,7 +43,7 @@ int main(int argc, char **argv)
 	usleep(20000);
 	say("measure: close_read_after_close %s", errname(aio_error(&cb)));
 	close(p[1]);
-	int e = wait_bounded(&cb, 5);
+	int e = wait_bounded(&cb, T_STUCK_SEC);
 	if (e == EINPROGRESS) {
 		say("measure: close_read_result still in progress");
 	} else {
@@ -71,7 +72,7 @@ int main(int argc, char **argv)
 	}
 	if (write(p[1], "pipe", 4) != 4)
 		DIE("write");
-	e = wait_bounded(&cb, 5);
+	e = wait_bounded(&cb, T_STUCK_SEC);
 	if (e == EINPROGRESS) {
 		say("2: pending read: still in progress");
 		close(p[1]);
@@ -116,7 +117,7 @@ int main(int argc, char **argv)
 		setup_cb(&rd, p[0], got + n, 65536, 0);
 		if (aio_read(&rd))
 			DIE("aio_read");
-		if (wait_bounded(&rd, 3) != 0) {
+		if (wait_bounded(&rd, T_STUCK_SEC) != 0) {
 			aio_cancel(p[0], &rd);
 			wait_bounded(&rd, 1);
 			break;
@@ -126,7 +127,7 @@ int main(int argc, char **argv)
 			break;
 		n += (size_t)k;
 	}
-	e = wait_bounded(&cb, 3);
+	e = wait_bounded(&cb, T_STUCK_SEC);
 	say("measure: close_write_pipe_bytes %zu", n);
 	if (e == EINPROGRESS)
 		say("measure: close_write_result still in progress");

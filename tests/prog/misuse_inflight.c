@@ -9,18 +9,22 @@
  *   in-flight aiocb among fresh file reads (must not wait: kaio answers at
  *   once; what the fresh entries then say: measure inflight_fresh).
  * glibc is kept from hanging in LIO_WAIT (its duplicate read waits for
- * data) by a SIGALRM handler that writes to the pipe after 2 s; the
- * alarm is cancelled as soon as LIO_WAIT returns.
+ * data) by a SIGALRM handler that writes to the pipe after 5 s; the
+ * alarm is cancelled as soon as LIO_WAIT returns. Whether the handler had
+ * fed the pipe when LIO_WAIT returned: measure inflight_lio_wait_fed
+ * (kaio: no, it did not wait for the pipe).
  * Threads: measure threads_none (kaio: 1). */
 #include "common.h"
 
 static int wfd = -1;
+static volatile sig_atomic_t fed;
 
 static void on_alarm(int sig)
 {
 	(void)sig;
 	if (write(wfd, "zzzzzzzzzzzzzzzz", 16) < 0)
 		_exit(3);
+	fed = 1;
 }
 
 int main(int argc, char **argv)
@@ -73,10 +77,12 @@ int main(int argc, char **argv)
 		setup_cb(&f[i], fd, fb[i], 512, i * 512);
 		f[i].aio_lio_opcode = LIO_READ;
 	}
-	alarm(2);
+	alarm(5);
 	double t0 = now_sec();
 	say("measure: inflight_submit %s", RC(lio_listio(LIO_WAIT, list, 3, NULL)));
+	int fed_before = fed;
 	alarm(0);
+	say("measure: inflight_lio_wait_fed %s", fed_before ? "yes" : "no");
 	say("measure: inflight_lio_wait_ms %d", (int)((now_sec() - t0) * 1000));
 	for (int i = 0; i < 2; i++) {
 		errno = 0;

@@ -15,7 +15,8 @@
 # Then strace proves that kaio, not glibc's thread pool, served some programs.
 #
 # Environment: TMPDIR (scratch space), KAIO_TEST_TIMEOUT (seconds per run,
-# default 60), VERBOSE=1 (show the measure lines of every program).
+# default 120: a hang guard), VERBOSE=1 (show the measure lines and the
+# KAIO_STATS of every program).
 
 set -u
 
@@ -26,13 +27,14 @@ fi
 lib=$(realpath -e "$1") || { echo "run.sh: no library $1" >&2; exit 2; }
 bindir=$2
 shift 2
-timeout=${KAIO_TEST_TIMEOUT:-60}
+timeout=${KAIO_TEST_TIMEOUT:-120}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kaio-prog.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
 
 # shellcheck source=tests/lib.sh
 . "$(dirname "$(realpath "$0")")/../lib.sh"
+aiomax_share
 
 is_int() { [[ $1 =~ ^-?[0-9]+$ ]]; }
 
@@ -67,9 +69,15 @@ check_measure() {
 	# --- Any fd, misuse (tests/prog/fd_*.c, misuse_*.c, fallback_*.c) ---
 	# A request on a fd that may block (empty pipe or socket, tty, eventfd,
 	# timerfd, signalfd, inotify, a full pipe) returns at once under both:
-	# glibc hands it to a thread, kaio must never block the caller.
-	*:read_submit_ms | *:write_submit_ms | *:submit_ms | kaio:inflight_lio_wait_ms)
-		is_int "$val" && [ "$val" -lt 100 ] ;;
+	# glibc hands it to a thread, kaio must never block the caller. No
+	# rule on how long the call took (*submit_ms: informative): the
+	# programs give the data only after the call returned, and print that
+	# it is still in progress then, so a caller that blocked for the data
+	# hangs or is cut loose by an alarm with a wrong answer.
+	# misuse_inflight: LIO_WAIT of a list holding an aiocb in flight on an
+	# empty pipe returns (-1 EINVAL) before the program's SIGALRM handler
+	# has written to the pipe.
+	kaio:inflight_lio_wait_fed) [ "$val" = no ] ;;
 	# SIGEV_NONE programs on pipes, sockets and ttys: at most kaio's one
 	# thread, which runs while a request waits for its fd (the program may
 	# be waiting outside kaio for that very I/O: a write a peer must get
@@ -98,8 +106,8 @@ check_measure() {
 		[ "$val" = "-1 EINVAL" ] ;;
 	glibc:unknown_return | glibc:unknown_error) [ "$val" = 0 ] ;;
 	# A child of fork waiting (with a timeout) on its parent's in-flight
-	# aiocb gets the timeout, under both, and does not hang (misuse_fork).
-	*:child_suspend_ms) is_int "$val" && [ "$val" -lt 1000 ] ;;
+	# aiocb gets the timeout, under both, and does not hang (misuse_fork;
+	# its alarm kills a child that hangs; child_suspend_ms: informative).
 	*:child_suspend) [ "$val" = "-1 EAGAIN" ] ;;
 	# ... and kaio serves the child's own requests, on that aiocb too
 	# (glibc's child inherits its bookkeeping without the threads).
@@ -124,9 +132,10 @@ check_measure() {
 	# --- Notifications (tests/prog/sig_*.c) ---
 	# SIGEV_THREAD: glibc starts a thread per callback; kaio runs every
 	# callback itself, one at a time, on its single notifier thread. With
-	# 16 callbacks blocked at once glibc has 16+ threads, kaio 2 (sig_thread).
+	# 16 callbacks blocked at once glibc has up to 16+ threads (informative:
+	# how many it has started 300 ms in depends on the load), kaio 2
+	# (sig_thread).
 	kaio:threads_cb_pending) is_int "$val" && [ "$val" -le 2 ] ;;
-	glibc:threads_cb_pending) is_int "$val" && [ "$val" -gt 2 ] ;;
 	# ... so only one kaio callback is ever inside its function, and all
 	# callbacks of one busy stretch run on the same thread.
 	kaio:callbacks_concurrent | kaio:callback_tids) [ "$val" = 1 ] ;;
@@ -165,10 +174,12 @@ check_measure() {
 	# the read (sig_fork_exit).
 	kaio:fork_child_same_fd) [ "$val" = ok ] ;;
 	# The notifier exits once nothing was owed for about 1 s: back to one
-	# thread after 2 s idle, but still there 0.4 s after a delivery that
-	# came 0.8 s into an idle stretch (the linger restarts; sig_fork_exit).
+	# thread once idle, but still there 0.4 s after a delivery that came
+	# 0.8 s into an idle stretch (the linger restarts; sig_fork_exit takes
+	# that sample again while its own schedule slipped: "unmeasured" when
+	# it never kept to it, as on a machine too loaded to tell).
 	kaio:threads_idle) [ "$val" = 1 ] ;;
-	kaio:threads_linger) [ "$val" = 2 ] ;;
+	kaio:threads_linger) [ "$val" = 2 ] || [ "$val" = unmeasured ] ;;
 	# Difference (3): what aio_cancel catches on a regular file depends on
 	# the implementation (glibc cancels requests still queued behind the
 	# fd's running one; kaio cannot take back a request in the kernel).

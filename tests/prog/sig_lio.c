@@ -417,10 +417,7 @@ int main(int argc, char **argv)
 	say("all failed: LIO_NOWAIT: %s", RC(lio_listio(LIO_NOWAIT, list, 4, &sev)));
 	for (int i = 0; i < 4; i++)
 		say("all failed: entry %d: %s", i, result(&cbs[i]));
-	{
-		struct timespec w = { 0, 500000000 };
-		nanosleep(&w, NULL);
-	}
+	sleep_until(b_arrived, "all failed");
 	int as = 0;
 	for (int i = 0; i < N; i++)
 		as += a_hits[i];

@@ -9,13 +9,15 @@
  * -1 EINTR (measured). Programs with SA_RESTART handlers (SIGCHLD, timers,
  * SIGEV_SIGNAL notifications) rely on the untimed waits not failing.
  *
- *   suspend:   aio_suspend, no timeout, on a pipe read that another thread
- *              completes 500 ms later; an itimer SIGALRM (SA_RESTART) runs
- *              at 100 ms. glibc: 0 once the read is done.
+ *   suspend:   aio_suspend, no timeout, on a pipe read; an itimer SIGALRM
+ *              (SA_RESTART) runs at 100 ms; another thread completes the
+ *              read 400 ms after the handler ran. glibc: 0 once the read is
+ *              done.
  *   lio:       the same with lio_listio(LIO_WAIT).
- *   timed:     aio_suspend with a 5 s timeout: -1 EINTR at 100 ms.
+ *   timed:     aio_suspend with a T_STUCK_SEC timeout: -1 EINTR at 100 ms.
  *   notify:    aio_suspend, no timeout, on the pipe read, while a regular
- *              file read's own SIGEV_SIGNAL (SA_RESTART handler) arrives.
+ *              file read's own SIGEV_SIGNAL (SA_RESTART handler) arrives;
+ *              the pipe is written 400 ms after that handler ran.
  *              glibc: 0 once the pipe read is done. */
 #include "common.h"
 #include <pthread.h>
@@ -34,24 +36,31 @@ static void on_note(int s)
 	notes++;
 }
 
+/* Writes the pipe ms after the handler counting *after ran: the signal
+ * always comes first, however slow the machine. */
 struct writer {
 	int fd, ms;
+	volatile sig_atomic_t *after;
 	pthread_t t;
 };
 
 static void *write_later(void *arg)
 {
 	struct writer *w = arg;
+	double end = now_sec() + T_STUCK_SEC;
+	while (!*w->after && now_sec() < end)
+		usleep(1000);
 	usleep((useconds_t)w->ms * 1000);
 	if (write(w->fd, "r", 1) != 1)
 		DIE("write");
 	return NULL;
 }
 
-static void writer_start(struct writer *w, int fd, int ms)
+static void writer_start(struct writer *w, int fd, volatile sig_atomic_t *after, int ms)
 {
 	w->fd = fd;
 	w->ms = ms;
+	w->after = after;
 	if (pthread_create(&w->t, NULL, write_later, w))
 		DIE("pthread_create");
 }
@@ -90,7 +99,7 @@ int main(int argc, char **argv)
 	/* suspend */
 	setup_cb(&cb, p[0], &c, 1, 0);
 	say("suspend: aio_read: %s", RC(aio_read(&cb)));
-	writer_start(&w, p[1], 500);
+	writer_start(&w, p[1], &alarms, 400);
 	alarm_ms(100);
 	const char *r = RC(aio_suspend(one, 1, NULL));
 	int e = aio_error(&cb);
@@ -103,7 +112,7 @@ int main(int argc, char **argv)
 	setup_cb(&cb, p[0], &c, 1, 0);
 	cb.aio_lio_opcode = LIO_READ;
 	struct aiocb *list[1] = { &cb };
-	writer_start(&w, p[1], 500);
+	writer_start(&w, p[1], &alarms, 400);
 	alarm_ms(100);
 	r = RC(lio_listio(LIO_WAIT, list, 1, NULL));
 	e = aio_error(&cb);
@@ -115,12 +124,12 @@ int main(int argc, char **argv)
 	alarms = 0;
 	setup_cb(&cb, p[0], &c, 1, 0);
 	say("timed: aio_read: %s", RC(aio_read(&cb)));
-	writer_start(&w, p[1], 500);
+	writer_start(&w, p[1], &alarms, 400);
 	alarm_ms(100);
-	struct timespec five = { 5, 0 };
-	r = RC(aio_suspend(one, 1, &five));
+	struct timespec lng = { T_STUCK_SEC, 0 };
+	r = RC(aio_suspend(one, 1, &lng));
 	e = aio_error(&cb);
-	say("timed: aio_suspend, 5 s timeout: %s; handler ran %d time(s)", r,
+	say("timed: aio_suspend, %d s timeout: %s; handler ran %d time(s)", T_STUCK_SEC, r,
 	    (int)alarms);
 	finish("timed", &cb, &w, errname(e));
 
@@ -136,7 +145,7 @@ int main(int argc, char **argv)
 	fcb.aio_sigevent.sigev_signo = nsig;
 	setup_cb(&cb, p[0], &c, 1, 0);
 	say("notify: pipe aio_read: %s", RC(aio_read(&cb)));
-	writer_start(&w, p[1], 500);
+	writer_start(&w, p[1], &notes, 400);
 	say("notify: file aio_read: %s", RC(aio_read(&fcb)));
 	r = RC(aio_suspend(one, 1, NULL));
 	e = aio_error(&cb);

@@ -345,7 +345,7 @@ int main(int argc, char **argv)
 		if (res->progress != last) {
 			last = res->progress;
 			stalled = now_sec();
-		} else if (now_sec() - stalled > 3) {
+		} else if (now_sec() - stalled > T_STUCK_SEC) {
 			hung = 1;
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);

@@ -305,13 +305,15 @@ static void part_attr(void)
 #define BIG_STACK (16u << 20)
 static struct aiocb bcbs[NATTR + 1];
 static unsigned char bbufs[NATTR + 1][BS] __attribute__((aligned(4096)));
-static int big_gate, big_done, big_small, big_bad;
+static int big_gate, big_in, big_done, big_small, big_bad;
 static size_t big_stack_min = (size_t)-1;
 
 static void on_big_first(union sigval v)
 {
 	(void)v;
 	pthread_mutex_lock(&lock);
+	big_in = 1;
+	pthread_cond_broadcast(&cond);
 	struct timespec end;
 	clock_gettime(CLOCK_REALTIME, &end);
 	end.tv_sec += T_STUCK_SEC;
@@ -358,10 +360,17 @@ static void part_bigstack(void)
 		bcbs[i].aio_sigevent.sigev_value.sival_int = i;
 		if (aio_read(&bcbs[i]))
 			DIE("aio_read: %s", errname(errno));
-		if (i == 0)	/* its callback is running before the others */
-			wait_one(&bcbs[0]);
+		if (i == 0) { /* its callback is running before the others */
+			pthread_mutex_lock(&lock);
+			struct timespec end;
+			clock_gettime(CLOCK_REALTIME, &end);
+			end.tv_sec += T_STUCK_SEC;
+			while (!big_in)
+				if (pthread_cond_timedwait(&cond, &lock, &end) == ETIMEDOUT)
+					DIE("bigstack: no first callback after %d s", T_STUCK_SEC);
+			pthread_mutex_unlock(&lock);
+		}
 	}
-	usleep(100000);
 	pthread_mutex_lock(&lock);
 	big_gate = 1;
 	pthread_cond_broadcast(&cond);

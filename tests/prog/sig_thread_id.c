@@ -85,8 +85,9 @@ static int load(int *p)
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
-/* Waits (nanosleep) until every cb is done, then until want signals came
- * (at most 1 s more: glibc sends none), then 200 ms for extra ones. */
+/* Waits (nanosleep) until every cb is done, then until want signals came:
+ * once one came, the rest must (T_STUCK_SEC); until then at most 1 s, as
+ * glibc sends none; then 200 ms for extra ones. */
 static void settle(struct aiocb *list, int *count, int want)
 {
 	double end = now_sec() + T_STUCK_SEC;
@@ -97,8 +98,9 @@ static void settle(struct aiocb *list, int *count, int want)
 				DIE("request %d stuck", i);
 			nanosleep(&ms, NULL);
 		}
-	end = now_sec() + 1;
-	while (load(count) < want && now_sec() < end)
+	double first = now_sec() + 1;
+	end = now_sec() + T_STUCK_SEC;
+	while (load(count) < want && now_sec() < end && (load(count) || now_sec() < first))
 		nanosleep(&ms, NULL);
 	struct timespec extra = { 0, 200000000 };
 	nanosleep(&extra, NULL);
