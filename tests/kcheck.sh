@@ -37,6 +37,7 @@ trap 'exit 130' INT TERM HUP
 
 # shellcheck source=tests/lib.sh
 . "$here/lib.sh"
+aiomax_share
 
 for p in rw_basic lfs64; do
 	[[ -x $prog/$p ]] || { echo "kcheck.sh: no $prog/$p (make build/prog/$p)" >&2; exit 2; }

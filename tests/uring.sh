@@ -16,8 +16,9 @@
 #      else on stderr;
 #   4. kernel.io_uring_disabled=2 (root), and =1 for an unprivileged user:
 #      EPERM with the sysctl named. The sysctl is system-wide: it is set
-#      under a lock (/tmp/kaio-io-uring-disabled.lock), for one run each,
-#      and put back on any exit; KAIO_ENV_NO_SYSCTL=1 skips it.
+#      under a lock (/tmp/kaio-io-uring-disabled.lock, held shared by the
+#      rest of the script), for one run each, and put back on any exit;
+#      KAIO_ENV_NO_SYSCTL=1 skips it.
 # Everything SKIPs when io_uring is unavailable here to begin with.
 
 set -u
@@ -48,6 +49,12 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
+
+# Another run of this script may set the sysctl: the checks that need
+# io_uring as the filters leave it hold its lock shared (the sysctl part
+# takes it exclusively).
+exec 7>>/tmp/kaio-io-uring-disabled.lock
+flock -s -w 300 7 || echo "uring.sh: /tmp/kaio-io-uring-disabled.lock still held after 300 s: going on without it" >&2
 
 out=$tmp/out err=$tmp/err
 # run [ENV=V...] -- MODE [handler]: the program's stdout in $out, stderr in
@@ -214,8 +221,9 @@ elif [ ! -e "$sysctl_file" ]; then
 elif [ "$(id -u)" != 0 ] || [ ! -w "$sysctl_file" ]; then
 	skip "kernel.io_uring_disabled" "cannot write $sysctl_file (not root?)"
 else
+	flock -u 7
 	exec 9>/tmp/kaio-io-uring-disabled.lock
-	if flock -w 120 9; then
+	if flock -w 300 9; then
 		sysctl_tests
 	else
 		skip "kernel.io_uring_disabled" "another run holds /tmp/kaio-io-uring-disabled.lock"
