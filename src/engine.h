@@ -279,7 +279,7 @@ static inline void kaio_lio_queue_locked(struct kaio_lio *lio)
 struct fdinfo {
 	int err;
 	unsigned char kind, nonblock, seekless, probe, unpollable, chardev;
-	unsigned char cold;	/* a read on a file whose probes miss the cache */
+	unsigned char cold;	/* a buffered read on a file whose probes miss the cache */
 	struct stat st;		/* when cold */
 };
 void kaio_fd_classify(const struct aiocb *cb, enum kaio_op op, struct fdinfo *f);
@@ -296,7 +296,7 @@ void kaio_poll_queue_locked(struct kaio_req *r);
 void kaio_req_event_locked(struct kaio_req *r, long res);
 void kaio_poll_event_locked(struct kaio_pollw *w, long res);
 void kaio_uring_event_locked(struct kaio_req *r, long res);
-int kaio_uring_take_locked(struct kaio_req *r, const struct stat *st);
+int kaio_uring_take_locked(struct kaio_req *r, const struct stat *st, int buffered);
 int kaio_stream_refused_locked(struct kaio_req *r, int err);
 int kaio_probe_failed_locked(struct kaio_req *r, long err);
 void kaio_poll_cancel_locked(struct kaio_req *r);

@@ -97,8 +97,15 @@ void kaio_fd_classify(const struct aiocb *cb, enum kaio_op op, struct fdinfo *f)
 	/* A first read probes too: a miss must not block the caller. */
 	if (op == KAIO_READ && !v && f->kind == KAIO_FILE)
 		f->probe = 1;
+	/*
+	 * O_DIRECT reads stay on kernel AIO. Asked here, before the lock: a
+	 * syscall made under it also runs the io_uring completions waiting
+	 * for this thread (task work), and the lock would be held for them.
+	 */
 	if (op == KAIO_READ && v > 1 && f->kind == KAIO_FILE) {
-		f->cold = 1;
+		int fl = fcntl(cb->aio_fildes, F_GETFL);
+
+		f->cold = fl >= 0 && !(fl & O_DIRECT);
 		f->st = st;
 	}
 }

@@ -176,9 +176,11 @@ void kaio_poll_queue_locked(struct kaio_req *r)
  * A buffered read that missed the page cache (the probe's -EAGAIN, or a
  * short count) goes on io_uring, which waits for the disk without blocking
  * any thread (uring.c), where the file system lets it do that without a
- * worker thread. O_DIRECT reads stay on kernel AIO. 1 when taken.
+ * worker thread. O_DIRECT reads stay on kernel AIO: buffered says the
+ * caller saw the fd without O_DIRECT, else F_GETFL is asked here. 1 when
+ * taken.
  */
-int kaio_uring_take_locked(struct kaio_req *r, const struct stat *st)
+int kaio_uring_take_locked(struct kaio_req *r, const struct stat *st, int buffered)
 {
 	struct iocb *io = &r->iocb;
 	int fl;
@@ -186,7 +188,7 @@ int kaio_uring_take_locked(struct kaio_req *r, const struct stat *st)
 	if (r->op != KAIO_READ || kaio_uring_get(eng.depth, eng.efd) < 0 ||
 	    !kaio_uring_serves(r->fd, st))
 		return 0;
-	fl = fcntl(r->fd, F_GETFL);
+	fl = buffered ? 0 : fcntl(r->fd, F_GETFL);
 	if (fl < 0 || (fl & O_DIRECT) ||
 	    kaio_uring_read(r, (int)io->aio_fildes, (void *)(uintptr_t)io->u.c.buf,
 			    io->u.c.nbytes, io->u.c.offset) < 0)
@@ -218,7 +220,7 @@ static int probe_short_locked(struct kaio_req *r, long res)
 	eng.st.reprobe++;
 	eng.in_kernel--;
 	advance(r, res);
-	if (!kaio_uring_take_locked(r, &st))
+	if (!kaio_uring_take_locked(r, &st, 0))
 		requeue_locked(r, KAIO_QUEUED);
 	return 1;
 }
@@ -244,7 +246,7 @@ int kaio_probe_failed_locked(struct kaio_req *r, long err)
 	if (f.kind == KAIO_FILE) {
 		if (err == -EAGAIN) {
 			kaio_fd_cool(r->fd);
-			if (kaio_uring_take_locked(r, &st))
+			if (kaio_uring_take_locked(r, &st, 0))
 				return 1;
 		}
 		goto requeue;

@@ -223,7 +223,7 @@ static int enqueue_locked(struct aiocb *cb, enum kaio_op op, const struct fdinfo
 	eng.nlive++;
 	if (f->err) {
 		kaio_req_complete(r, -f->err);
-	} else if (f->cold && kaio_uring_take_locked(r, &f->st)) {
+	} else if (f->cold && kaio_uring_take_locked(r, &f->st, 1)) {
 		/* Its probes miss the page cache: on io_uring already. */
 	} else if (r->wait) {
 		r->state = KAIO_BARRIER;
