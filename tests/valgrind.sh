@@ -177,8 +177,11 @@ vg_one() {
 	fi
 	mkdir -p "$dir"
 	start=$(date +%s%N)
+	# mt_queue runs itself again once per depth: memcheck follows it.
+	local more=()
+	[ "$name" = mt_queue ] && more=(--trace-children=yes)
 	timeout -k 5 "$timeout" env LD_PRELOAD="$tmp/vgshim.so $lib" KAIO_STATS=1 \
-		"${vg[@]}" --log-file="$log.%p" "$bindir/$name" "$dir" \
+		"${vg[@]}" "${more[@]}" --log-file="$log.%p" "$bindir/$name" "$dir" \
 		>"$out" 2>&1 </dev/null
 	rc=$?
 	ms=$((($(date +%s%N) - start) / 1000000))
