@@ -181,7 +181,7 @@ static int ring_setup(unsigned depth, int efd)
 		return refuse(r, NULL);
 	}
 	u.limit = p.cq_entries;
-	u.up = 1;
+	__atomic_store_n(&u.up, 1, __ATOMIC_RELEASE);
 	kaio_debug("io_uring: %u entries, fd %d", p.sq_entries, fd);
 	return 0;
 }
@@ -307,7 +307,15 @@ int kaio_uring_entered(unsigned n, int r)
 
 int kaio_uring_ready(void)
 {
-	return u.up && io_uring_cq_ready(&u.ring);
+	/*
+	 * kaio_poll peeks without the lock, while a reaper may advance the
+	 * head: atomic loads (up is set last, with release). A stale answer
+	 * costs a trylock, or the look after the next wake-up.
+	 */
+	if (!__atomic_load_n(&u.up, __ATOMIC_ACQUIRE))
+		return 0;
+	return io_uring_smp_load_acquire(u.ring.cq.ktail) !=
+	       __atomic_load_n(u.ring.cq.khead, __ATOMIC_RELAXED);
 }
 
 int kaio_uring_reap(void **tags, long *res, int max)
