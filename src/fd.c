@@ -1,7 +1,8 @@
 /*
  * What kaio knows of a program's fds: their kind, with one fstat (and an
- * fcntl for fds that can block), and a per-fd byte that lets reads on a fd
- * last seen to be a regular file skip the fstat. f->err gets an error to
+ * fcntl for fds that can block, and for reads on a cooling fd: O_DIRECT or
+ * not), and a per-fd byte that lets reads on a fd last seen to be a
+ * regular file skip the fstat. f->err gets an error to
  * report through the aiocb instead of submitting (bad fd, negative offset),
  * as glibc reports those later rather than at once. No lock: the per-fd
  * bytes are hints, read and written atomically; a wrong one costs a probe
@@ -24,8 +25,9 @@
  * answers -EAGAIN (or refuses it) rather than block the caller, and the
  * request is classified again (kaio_probe_failed_locked). A fd whose probing
  * reads keep failing with EAGAIN (uncached buffered reads) cools down for
- * FD_COOLDOWN reads with fstat, sent straight to io_uring where it serves
- * them (stream.c), then probes again. Per fd: 0 unknown, 1 probe, >1 cooling.
+ * FD_COOLDOWN reads with fstat and F_GETFL, sent straight to io_uring where
+ * it serves them (stream.c), then probes again. Per fd: 0 unknown, 1 probe,
+ * >1 cooling.
  */
 #define FD_CACHED 4096
 #define FD_COOLDOWN 64
