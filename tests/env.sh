@@ -135,7 +135,7 @@ same_out() {
 measure() { sed -n "s/^measure: $1 //p" "$out" | head -n 1; }
 
 # stat_of KEY: the value of KEY= in the stats line of $err.
-stat_of() { grep -a '^kaio: kernel=' "$err" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1; }
+stat_of() { stats_field "$1" "$(<"$err")"; }
 
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 

@@ -116,7 +116,7 @@ for mode in buffered direct; do
 		"${job[@]}" >"$mode-t.out" 2>"$mode-t.err" || rc=$?
 	rm -f "$mode-t.dat"
 	st=$(grep -a '^kaio: kernel=' "$mode-t.err" | tail -n 1 || true)
-	stat() { tr ' ' '\n' <<<"$st" | sed -n "s/^$1=//p"; }
+	stat() { stats_field "$1" "$st"; }
 	want=$((2 * size_kb / 4))
 	k=$(stat kernel) u=$(stat uring) g=$(stat glibc) sm=$(stat sync_mode) sf=$(stat sync_fallback)
 	if ((rc == 0)) && [[ -n $st && $((k + ${u:-0})) -ge $want && $g == 0 && $sm == 0 && $sf == 0 ]]; then

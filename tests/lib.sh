@@ -56,6 +56,12 @@ summary() {
 	[ "$nfail" = 0 ]
 }
 
+# stats_field KEY TEXT: KEY's value in the first KAIO_STATS line of TEXT
+# (empty if there is none).
+stats_field() {
+	grep -a -m1 '^kaio: kernel=' <<<"$2" | tr ' ' '\n' | sed -n "s/^$1=//p" || true
+}
+
 # fs.aio-max-nr is system-wide: a suite lowers it only as root, under an
 # exclusive lock on /tmp/kaio-aio-max-nr.lock, and puts it back however the
 # script ends: call aiomax_restore from the EXIT trap. Suites that need kaio

@@ -228,7 +228,7 @@ if ((rc == 0 && n == 1)); then pass "kaio -s kaio -s CMD: one statistics line, n
 
 # --- the library serves the command ---
 # stat KEY: the value of KEY= in the stats line of $err
-stat() { grep -a '^kaio: kernel=' <<<"$err" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1 || true; }
+stat() { stats_field "$1" "$err"; }
 if [[ -z $progdir ]]; then
 	skip "kaio -s rw_basic: served by kaio" "no PROGDIR given"
 else
