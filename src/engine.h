@@ -97,9 +97,15 @@ struct kaio_req {
 #define EVENTS_MAX 64
 
 struct kaio_engine {
-	pthread_mutex_t lock;
-	int ctx_err;		/* 0: not tried yet or ready; <0: io_setup's error */
+	/*
+	 * Read without the lock on every call, written rarely: apart from the
+	 * lock's cache line, which the threads that take it pass around.
+	 */
 	io_context_t ctx;
+	int foreign;
+	int timed;		/* KAIO_STATS: how long the lock was held, at most (ns) */
+	pthread_mutex_t lock __attribute__((aligned(64)));
+	int ctx_err;		/* 0: not tried yet or ready; <0: io_setup's error */
 	unsigned depth, in_kernel, nlive;
 	unsigned in_uring;	/* reads on the io_uring ring */
 	int uring_queued;	/* reads queued there, not sent yet */
@@ -113,7 +119,6 @@ struct kaio_engine {
 	int reaper;		/* 1: a thread sleeps in io_getevents; 2: the notifier */
 	unsigned waiters;
 	unsigned gen;		/* futex word */
-	int foreign;
 	unsigned epoch;		/* forks survived, for TAG_BUSY */
 	/* Notifications (notify.c). */
 	struct kaio_list notify, lio_due, unpolled;
@@ -127,8 +132,6 @@ struct kaio_engine {
 	unsigned long efd_ino;
 	struct iocb kick;
 	struct kaio_stats st;
-	/* KAIO_STATS: how long the lock was held, at most (ns). */
-	int timed;
 	long lock_t0;
 };
 
@@ -233,6 +236,8 @@ void kaio_req_complete(struct kaio_req *r, long res);
  * after, dropped in between: callers hold no pointers across it.
  */
 void kaio_pending_submit(void);
+/* The same, but returns 1 having dropped the lock when nothing is left to settle. */
+int kaio_pending_submit_or_unlock(void);
 void kaio_refused_locked(struct kaio_req *r, int err);
 /* r is to be served with a plain syscall, outside the lock (issue.c). */
 static inline void kaio_sync_queue_locked(struct kaio_req *r)

@@ -180,7 +180,43 @@ static long sync_run(struct kaio_req *r, int *again)
 	return r->pollfirst ? kaio_pollfirst_io(r, again) : kaio_sync_io(r);
 }
 
-void kaio_pending_submit(void)
+/*
+ * A batch of reads on regular files that leaves nothing queued needs no
+ * second look under the lock when the kernel takes all of it: no event
+ * comes for a request io_submit refused, so only refusal needs settling.
+ * Nobody reads a file read's issuer (cancel answers AIO_NOTCANCELED for a
+ * SUBMITTED one, and only writes and streams wait for an issuer), so such a
+ * batch does not set it, and it is counted as taken before it is sent.
+ */
+static int quick_locked(const struct batch *b)
+{
+	if (!b->n || b->nsync || b->writes || !kaio_list_empty(&eng.pending) ||
+	    !kaio_list_empty(&eng.syncq) || eng.uring_queued)
+		return 0;
+	for (int i = 0; i < b->n; i++)
+		if (b->r[i]->kind != KAIO_FILE || b->r[i]->state != KAIO_SUBMITTED)
+			return 0;
+	return 1;
+}
+
+/* 1: the batch went in whole and the lock is dropped; 0: locked, k is io_submit's. */
+static int quick_send(struct batch *b, int *k)
+{
+	for (int i = 0; i < b->n; i++)
+		b->r[i]->issuer = NULL;
+	eng.st.io_submit++;
+	eng.st.kernel += (unsigned)b->n;
+	kaio_thread_ensure_locked();
+	kaio_unlock();
+	*k = io_submit(eng.ctx, b->n, b->io);
+	if (*k == b->n)
+		return 1;
+	kaio_lock();
+	eng.st.kernel -= (unsigned)b->n;	/* settle_locked counts what went in */
+	return 0;
+}
+
+static int issue_locked(int may_unlock)
 {
 	struct batch b;
 	long res[BATCH_MAX];
@@ -197,11 +233,19 @@ void kaio_pending_submit(void)
 			nu = kaio_uring_flush();
 		}
 		if (!nu && kaio_list_empty(&eng.pending) && kaio_list_empty(&eng.syncq))
-			return;
+			return 0;
 		take_locked(&b);
 		nsync = b.nsync;	/* b escapes as the issuer: keep a copy */
 		if (!b.n && !nsync && !nu)
-			return;
+			return 0;
+		if (may_unlock && !nu && quick_locked(&b)) {
+			if (quick_send(&b, &k))
+				return 1;
+			more = settle_locked(&b, k);
+			if (!more && kaio_list_empty(&eng.syncq))
+				return 0;
+			continue;
+		}
 		eng.wissuing += (unsigned)b.writes;
 		eng.issuing++;
 		kaio_unlock();
@@ -243,10 +287,20 @@ void kaio_pending_submit(void)
 		if (eng.cancel_waits)
 			kaio_waiters_wake();
 		if (!more && kaio_list_empty(&eng.syncq))
-			return;
+			return 0;
 		if (!b.n && !nsync)
-			return;	/* only io_uring's reads were sent */
+			return 0;	/* only io_uring's reads were sent */
 	}
+}
+
+void kaio_pending_submit(void)
+{
+	issue_locked(0);
+}
+
+int kaio_pending_submit_or_unlock(void)
+{
+	return issue_locked(1);
 }
 
 /* io_submit refused r at once with err (never EAGAIN with room in the ring). */

@@ -255,7 +255,16 @@ static void submit_and_unlock(void)
 	if (!kaio_list_empty(&eng.pending) || eng.uring_queued) {
 		if (eng.in_kernel >= eng.depth && !eng.reaper)
 			kaio_events_reap();
-		kaio_pending_submit();
+		/*
+		 * Sent without a second wait for the lock; what completed
+		 * inside io_submit (a probe's EAGAIN goes on to io_uring) is
+		 * reaped now only if nobody holds the lock, else by the next
+		 * call that looks (aio_error, aio_suspend, the holder).
+		 */
+		if (kaio_pending_submit_or_unlock()) {
+			kaio_poll();
+			return;
+		}
 		if (!kaio_list_empty(&eng.pending))
 			eng.st.queued++;
 	}
