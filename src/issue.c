@@ -23,6 +23,13 @@
  * in call order: a write on a fd another batch is issuing a write on waits
  * for that batch if the fd is O_APPEND (asked with fcntl only then).
  *
+ * A submitting call whose batch is only reads of regular files, with
+ * nothing left queued, does not lock again when the kernel takes the whole
+ * batch (kaio_pending_submit_or_unlock): nothing needs settling then, and a
+ * file read's issuer is never asked for (only writes and streams wait for
+ * one), so it is not set. Two threads reading cached data then wait for
+ * each other's lock once per request instead of twice.
+ *
  * Reads that kernel AIO would block on wait on io_uring (stream.c): their
  * SQEs are made visible to the kernel under the lock and sent with
  * io_uring_enter without it, with the batch.
