@@ -62,7 +62,6 @@ struct kaio_req {
 	unsigned wait;		/* BARRIER: earlier requests not yet done */
 	int fd;			/* the program's fd */
 	int iofd;		/* a stream request's own duplicate, or -1 */
-	int look_err;		/* look 1: the probe's error */
 	unsigned char op;
 	unsigned char state;
 	unsigned char wait_op;	/* BARRIER: the op of the requests it waits for */
@@ -75,7 +74,6 @@ struct kaio_req {
 	unsigned char chardev;	/* a character device (a tty is pollfirst) */
 	unsigned char mapped;	/* the table maps r->cb to r */
 	unsigned char notify;	/* sev must be delivered */
-	unsigned char look;	/* SYNCQ: a probe failed (1) or stopped short (2): fstat first */
 	signed char append;	/* the fd is O_APPEND: 1, not: 0, not asked yet: -1 */
 	const void *issuer;	/* the batch issuing it right now without the lock */
 	size_t done;		/* bytes of a stream write already written */
@@ -286,17 +284,11 @@ static inline void kaio_lio_queue_locked(struct kaio_lio *lio)
 struct fdinfo {
 	int err;
 	unsigned char kind, nonblock, seekless, probe, unpollable, chardev;
-	/*
-	 * A buffered read of a file system io_uring serves (stream.c), asked
-	 * only where it may go there: a read on a fd whose probes miss the
-	 * cache (classify), a failed probe (look).
-	 */
-	unsigned char uring;
-	off_t size;		/* look: a regular file's size, else -1 */
+	unsigned char cold;	/* a buffered read on a file whose probes miss the cache */
+	struct stat st;		/* when cold */
 };
 void kaio_fd_classify(const struct aiocb *cb, enum kaio_op op, struct fdinfo *f);
 void kaio_fd_classify_stat(int fd, const struct stat *st, struct fdinfo *f);
-void kaio_fd_look(int fd, struct fdinfo *f);
 void kaio_fd_learn(int fd, int file);
 void kaio_fd_cool(int fd);
 unsigned kaio_count_earlier_locked(const struct kaio_req *r);
@@ -309,10 +301,9 @@ void kaio_poll_queue_locked(struct kaio_req *r);
 void kaio_req_event_locked(struct kaio_req *r, long res);
 void kaio_poll_event_locked(struct kaio_pollw *w, long res);
 void kaio_uring_event_locked(struct kaio_req *r, long res);
-int kaio_uring_take_locked(struct kaio_req *r);
+int kaio_uring_take_locked(struct kaio_req *r, const struct stat *st, int buffered);
 int kaio_stream_refused_locked(struct kaio_req *r, int err);
-void kaio_probe_failed_locked(struct kaio_req *r, long err);
-void kaio_probe_looked_locked(struct kaio_req *r, const struct fdinfo *f);
+int kaio_probe_failed_locked(struct kaio_req *r, long err);
 void kaio_poll_cancel_locked(struct kaio_req *r);
 void kaio_unpolled_check_locked(void);
 int kaio_sigpipe_block(sigset_t *old);

@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "engine.h"
-#include "uring.h"
 
 /*
  * The fstat per request costs a syscall. A read on a fd last seen to be a
@@ -83,7 +82,7 @@ void kaio_fd_classify(const struct aiocb *cb, enum kaio_op op, struct fdinfo *f)
 	unsigned char v = slot ? __atomic_load_n(slot, __ATOMIC_RELAXED) : 0;
 	struct stat st;
 
-	memset(f, 0, sizeof *f);
+	memset(f, 0, offsetof(struct fdinfo, st));
 	if ((op == KAIO_READ || op == KAIO_WRITE) && cb->aio_offset < 0)
 		f->err = EINVAL;
 	if (op == KAIO_READ && v == 1) {
@@ -108,35 +107,9 @@ void kaio_fd_classify(const struct aiocb *cb, enum kaio_op op, struct fdinfo *f)
 	if (op == KAIO_READ && v > 1 && f->kind == KAIO_FILE) {
 		int fl = fcntl(cb->aio_fildes, F_GETFL);
 
-		f->uring = fl >= 0 && !(fl & O_DIRECT) && kaio_uring_serves(cb->aio_fildes, &st);
+		f->cold = fl >= 0 && !(fl & O_DIRECT);
+		f->st = st;
 	}
-}
-
-/*
- * What the fd of a probe that failed or stopped short is now
- * (kaio_probe_looked_locked). Asked by the thread that issues it, without
- * the lock (issue.c): fstat, fstatfs and readlink can wait for the server
- * of a network or FUSE file system.
- */
-void kaio_fd_look(int fd, struct fdinfo *f)
-{
-	struct stat st;
-	int fl;
-
-	memset(f, 0, sizeof *f);
-	f->size = -1;
-	if (fstat(fd, &st) < 0) {
-		f->err = errno;
-		return;
-	}
-	kaio_fd_classify_stat(fd, &st, f);
-	kaio_fd_learn(fd, f->kind == KAIO_FILE);
-	if (f->kind != KAIO_FILE)
-		return;
-	if (S_ISREG(st.st_mode))
-		f->size = st.st_size;
-	fl = fcntl(fd, F_GETFL);
-	f->uring = fl >= 0 && !(fl & O_DIRECT) && kaio_uring_serves(fd, &st);
 }
 
 /* Live requests on r's fd of kind r->wait_op made before r: a barrier's count. */

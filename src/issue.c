@@ -30,10 +30,6 @@
  * one), so it is not set. Two threads reading cached data then wait for
  * each other's lock once per request instead of twice.
  *
- * A probe that failed (stream.c) waits on eng.syncq too: the batch asks what
- * its fd is now (kaio_fd_look: fstat, fcntl, maybe fstatfs) without the
- * lock, and sends it on once locked again.
- *
  * Reads that kernel AIO would block on wait on io_uring (stream.c): their
  * SQEs are made visible to the kernel under the lock and sent with
  * io_uring_enter without it, with the batch.
@@ -54,7 +50,6 @@ struct batch {
 	struct kaio_req *r[BATCH_MAX];
 	struct iocb *io[BATCH_MAX];
 	struct kaio_req *sync[BATCH_MAX];
-	struct fdinfo look[BATCH_MAX];	/* for the failed probes among sync, in order */
 	int n, nsync, writes, pipes;
 };
 
@@ -186,15 +181,9 @@ static int settle_locked(struct batch *b, int k)
 	return 1;
 }
 
-static long sync_run(struct batch *b, int i, int *look, int *again)
+static long sync_run(struct kaio_req *r, int *again)
 {
-	struct kaio_req *r = b->sync[i];
-
 	*again = 0;
-	if (r->look) {
-		kaio_fd_look(r->fd, &b->look[(*look)++]);
-		return 0;
-	}
 	return r->pollfirst ? kaio_pollfirst_io(r, again) : kaio_sync_io(r);
 }
 
@@ -247,7 +236,7 @@ static int issue_locked(int may_unlock)
 	int again[BATCH_MAX];
 
 	for (;;) {
-		int k = 0, more = 1, guard = 0, nsync, ku = 0, look = 0;
+		int k = 0, more = 1, guard = 0, nsync, ku = 0;
 		unsigned nu = 0;
 		sigset_t old;
 
@@ -277,7 +266,7 @@ static int issue_locked(int may_unlock)
 			ku = kaio_uring_enter(nu);
 		/* Requests on syncq came before those on pending: first. */
 		for (int i = 0; i < nsync; i++)
-			res[i] = sync_run(&b, i, &look, &again[i]);
+			res[i] = sync_run(b.sync[i], &again[i]);
 		if (b.n) {
 			if (b.pipes)
 				guard = kaio_sigpipe_block(&old);
@@ -296,14 +285,11 @@ static int issue_locked(int may_unlock)
 			eng.st.io_submit++;
 			more = settle_locked(&b, k);
 		}
-		look = 0;
 		for (int i = 0; i < nsync; i++) {
 			struct kaio_req *r = b.sync[i];
 
 			r->issuer = NULL;
-			if (r->look) {
-				kaio_probe_looked_locked(r, &b.look[look++]);
-			} else if (again[i]) {
+			if (again[i]) {
 				r->state = KAIO_QUEUED;
 				kaio_poll_queue_locked(r);
 			} else {
@@ -334,10 +320,8 @@ int kaio_pending_submit_or_unlock(void)
 void kaio_refused_locked(struct kaio_req *r, int err)
 {
 	kaio_list_del(&r->q);
-	if (r->probe) {
-		kaio_probe_failed_locked(r, err);
+	if (r->probe && kaio_probe_failed_locked(r, err))
 		return;
-	}
 	if (kaio_stream_refused_locked(r, err))
 		return;
 	if (r->kind == KAIO_STREAM && err == -EAGAIN) {

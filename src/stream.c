@@ -22,9 +22,8 @@
  * writes: POSIX wants it to complete as if the close had not happened.
  *
  * Reads on a fd last seen to be a regular file go in as probes, without
- * an fstat (fd.c); when one fails, the thread that issues it next looks at
- * the fd again without the lock (kaio_fd_look) and the read goes on the
- * way its kind needs (kaio_probe_looked_locked).
+ * an fstat (fd.c); when one fails, the fd is looked at again here
+ * (kaio_probe_failed_locked) and the read goes on the way its kind needs.
  *
  * The poll iocb lives in a separate kaio_pollw so that a cancelled poll
  * (io_cancel completes it later, with an event of its own) can outlive its
@@ -176,16 +175,21 @@ void kaio_poll_queue_locked(struct kaio_req *r)
 /*
  * A buffered read that missed the page cache (the probe's -EAGAIN, or a
  * short count) goes on io_uring, which waits for the disk without blocking
- * any thread (uring.c). The caller has made sure, without the lock, that
- * the fd is not O_DIRECT (those reads stay on kernel AIO) and that its file
- * system lets io_uring do that without a worker thread (fdinfo.uring).
- * 1 when taken.
+ * any thread (uring.c), where the file system lets it do that without a
+ * worker thread. O_DIRECT reads stay on kernel AIO: buffered says the
+ * caller saw the fd without O_DIRECT, else F_GETFL is asked here. 1 when
+ * taken.
  */
-int kaio_uring_take_locked(struct kaio_req *r)
+int kaio_uring_take_locked(struct kaio_req *r, const struct stat *st, int buffered)
 {
 	struct iocb *io = &r->iocb;
+	int fl;
 
 	if (r->op != KAIO_READ || kaio_uring_get(eng.depth, eng.efd) < 0 ||
+	    !kaio_uring_serves(r->fd, st))
+		return 0;
+	fl = buffered ? 0 : fcntl(r->fd, F_GETFL);
+	if (fl < 0 || (fl & O_DIRECT) ||
 	    kaio_uring_read(r, (int)io->aio_fildes, (void *)(uintptr_t)io->u.c.buf,
 			    io->u.c.nbytes, io->u.c.offset) < 0)
 		return 0;
@@ -196,78 +200,67 @@ int kaio_uring_take_locked(struct kaio_req *r)
 }
 
 /*
- * A probe failed (look 1: -EAGAIN, a refusal, an error; r->look_err) or a
- * read sent to a regular file with RWF_NOWAIT stopped where the page cache
- * does (look 2: 0 < res < nbytes). What the fd is now is asked with fstat,
- * which can wait for a network file system's server: not here, under the
- * lock, but by the thread that issues r next (issue.c, kaio_fd_look), and
- * kaio_probe_looked_locked goes on from there.
+ * A read sent to a regular file with RWF_NOWAIT stops where the page cache
+ * does: 0 < res < nbytes before the end of the file. The rest goes on
+ * io_uring where it serves, else again without RWF_NOWAIT, as pread would
+ * read it; the counts add up. A fd that
+ * is no longer a regular file (a pipe: a short read is its answer), or the
+ * end of the file, ends the request with res. Returns 1 when r continues.
  */
-void kaio_probe_failed_locked(struct kaio_req *r, long err)
+static int probe_short_locked(struct kaio_req *r, long res)
 {
-	r->probe = 0;
-	r->iocb.aio_rw_flags = 0;
-	eng.st.reprobe++;
-	r->look = 1;
-	r->look_err = (int)err;
-	kaio_sync_queue_locked(r);
-}
+	struct iocb *io = &r->iocb;
+	struct stat st;
 
-static void probe_short_locked(struct kaio_req *r, long res)
-{
 	r->probe = 0;
-	r->iocb.aio_rw_flags = 0;
+	io->aio_rw_flags = 0;
+	if (fstat(r->fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) ||
+	    (S_ISREG(st.st_mode) && io->u.c.offset + res >= st.st_size))
+		return 0;
 	eng.st.reprobe++;
 	eng.in_kernel--;
 	advance(r, res);
-	r->look = 2;
-	kaio_sync_queue_locked(r);
+	if (!kaio_uring_take_locked(r, &st, 0))
+		requeue_locked(r, KAIO_QUEUED);
+	return 1;
 }
 
 /*
- * The rest of a failed probe's read, now that f says what its fd is: the
- * way its kind needs (queued, on io_uring, or behind its earlier siblings).
- * A short read goes on where it stopped, where io_uring serves, else without
- * RWF_NOWAIT as pread would read it; the counts add up. A short read ends
- * at the end of the file, or on a fd that is no longer a regular file (a
- * pipe: a short read is its answer). A failed probe ends with its error
- * when the fd is gone, or without memory for a poll.
+ * A probing read failed (-EAGAIN, a refusal, an error): learn what the fd
+ * really is and send the read again the way its kind needs (queued, or
+ * behind its earlier siblings). 0 when there is nothing to retry (the fd is
+ * gone, no memory): the caller reports err.
  */
-void kaio_probe_looked_locked(struct kaio_req *r, const struct fdinfo *f)
+int kaio_probe_failed_locked(struct kaio_req *r, long err)
 {
-	int err = r->look == 1 ? r->look_err : 0;
-	int look = r->look;
+	struct fdinfo f = { 0 };
+	struct stat st;
 
-	r->look = 0;
-	r->state = KAIO_QUEUED;
-	if (look == 2 && (f->err || f->kind != KAIO_FILE ||
-			  (f->size >= 0 && r->iocb.u.c.offset >= f->size))) {
-		kaio_req_complete(r, (long)r->done);
-		return;
-	}
-	if (f->err) {
-		kaio_req_complete(r, err);
-		return;
-	}
-	if (f->kind == KAIO_FILE) {
-		if (err == -EAGAIN)
+	r->probe = 0;
+	r->iocb.aio_rw_flags = 0;
+	eng.st.reprobe++;
+	if (fstat(r->fd, &st) < 0)
+		return 0;
+	kaio_fd_classify_stat(r->fd, &st, &f);
+	kaio_fd_learn(r->fd, f.kind == KAIO_FILE);
+	if (f.kind == KAIO_FILE) {
+		if (err == -EAGAIN) {
 			kaio_fd_cool(r->fd);
-		if ((look == 2 || err == -EAGAIN) && f->uring && kaio_uring_take_locked(r))
-			return;
+			if (kaio_uring_take_locked(r, &st, 0))
+				return 1;
+		}
 		goto requeue;
 	}
 	kaio_debug("fd %d is no longer a regular file: served as a stream", r->fd);
-	if (!r->pw && !(r->pw = kaio_pollw_get())) {
-		kaio_req_complete(r, err);
-		return;
-	}
+	if (!r->pw && !(r->pw = kaio_pollw_get()))
+		return 0;
 	r->kind = KAIO_STREAM;
-	r->nonblock = f->nonblock;
-	r->unpollable = f->unpollable;
-	r->chardev = f->chardev;
-	if (f->seekless)
+	r->nonblock = f.nonblock;
+	r->unpollable = f.unpollable;
+	r->chardev = f.chardev;
+	if (f.seekless)
 		r->iocb.u.c.offset = 0;
-	if (!f->nonblock)
+	if (!f.nonblock)
 		r->iocb.aio_rw_flags = RWF_NOWAIT;
 	/* Its siblings sent as probes too must keep their call order now. */
 	r->wait_op = r->op;
@@ -275,10 +268,12 @@ void kaio_probe_looked_locked(struct kaio_req *r, const struct fdinfo *f)
 	if (r->wait) {
 		r->state = KAIO_BARRIER;
 		kaio_list_add_tail(&eng.barriers, &r->q);
-		return;
+		return 1;
 	}
 requeue:
+	r->state = KAIO_QUEUED;
 	kaio_list_add_tail(&eng.pending, &r->q);
+	return 1;
 }
 
 /* The event of a read or write that was in the kernel. */
@@ -288,13 +283,13 @@ void kaio_req_event_locked(struct kaio_req *r, long res)
 
 	if (r->probe && res < 0) {
 		eng.in_kernel--;
-		kaio_probe_failed_locked(r, res);
-		return;
+		if (kaio_probe_failed_locked(r, res))
+			return;
+		eng.in_kernel++;
 	}
-	if (r->probe && res > 0 && (unsigned long)res < io->u.c.nbytes) {
-		probe_short_locked(r, res);
+	if (r->probe && res > 0 && (unsigned long)res < io->u.c.nbytes &&
+	    probe_short_locked(r, res))
 		return;
-	}
 	if (r->kind == KAIO_STREAM) {
 		if (res == -EAGAIN && r->chardev == 2) {
 			kaio_req_complete(r, (long)r->done);

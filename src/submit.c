@@ -191,7 +191,6 @@ static int enqueue_locked(struct aiocb *cb, enum kaio_op op, const struct fdinfo
 	r->unpollable = f->unpollable;
 	r->chardev = f->chardev;
 	r->append = -1;
-	r->look = 0;
 	r->issuer = NULL;
 	r->done = 0;
 	switch (op) {
@@ -224,7 +223,7 @@ static int enqueue_locked(struct aiocb *cb, enum kaio_op op, const struct fdinfo
 	eng.nlive++;
 	if (f->err) {
 		kaio_req_complete(r, -f->err);
-	} else if (f->uring && kaio_uring_take_locked(r)) {
+	} else if (f->cold && kaio_uring_take_locked(r, &f->st, 1)) {
 		/* Its probes miss the page cache: on io_uring already. */
 	} else if (r->wait) {
 		r->state = KAIO_BARRIER;

@@ -7,9 +7,7 @@
  *
  * Locking: none here. The engine calls every function with its lock held,
  * so there is one producer of SQEs and one consumer of CQEs at a time,
- * which is all liburing's ring helpers ask. kaio_uring_serves is the
- * exception: it is asked without the engine lock (its fstatfs may wait for a
- * network file system's server), and its cache has a lock of its own.
+ * which is all liburing's ring helpers ask.
  *
  * Completions. A read whose pages arrive is finished by task work on the
  * thread that submitted it. The ring has neither COOP_TASKRUN nor
@@ -217,19 +215,6 @@ static struct {
 	signed char ok;	/* 0 empty, 1 serves, -1 does not */
 } fs_seen[FS_SLOTS];
 static unsigned fs_next;
-static pthread_mutex_t fs_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static int fs_known(dev_t dev)
-{
-	int ok = 0;
-
-	pthread_mutex_lock(&fs_lock);
-	for (int i = 0; i < FS_SLOTS && !ok; i++)
-		if (fs_seen[i].ok && fs_seen[i].dev == dev)
-			ok = fs_seen[i].ok;
-	pthread_mutex_unlock(&fs_lock);
-	return ok;
-}
 
 int kaio_uring_serves(int fd, const struct stat *st)
 {
@@ -240,19 +225,17 @@ int kaio_uring_serves(int fd, const struct stat *st)
 		return 1;
 	if (!S_ISREG(st->st_mode))
 		return 0;
-	ok = fs_known(st->st_dev);
-	if (ok)
-		return ok > 0;
+	for (int i = 0; i < FS_SLOTS; i++)
+		if (fs_seen[i].ok && fs_seen[i].dev == st->st_dev)
+			return fs_seen[i].ok > 0;
 	if (fstatfs(fd, &sfs) < 0)
 		return 0;
 	/* The same magic for ext2 and ext3, served by the ext4 driver nowadays. */
 	ok = sfs.f_type == EXT4_SUPER_MAGIC || sfs.f_type == XFS_SUPER_MAGIC ||
 	     sfs.f_type == BTRFS_SUPER_MAGIC;
-	pthread_mutex_lock(&fs_lock);
 	fs_seen[fs_next].dev = st->st_dev;
 	fs_seen[fs_next].ok = ok ? 1 : -1;
 	fs_next = (fs_next + 1) % FS_SLOTS;
-	pthread_mutex_unlock(&fs_lock);
 	return ok;
 }
 
@@ -367,8 +350,6 @@ void kaio_uring_forget(void)
 	memset(&u.ring, 0, sizeof u.ring);
 	u.up = 0;
 	u.inflight = u.limit = 0;
-	/* Another thread of the parent may have held it: the child has no such thread. */
-	pthread_mutex_init(&fs_lock, NULL);
 }
 
 void kaio_uring_stats_get(struct kaio_uring_stats *st)

@@ -15,8 +15,7 @@
  * efd < 0 is not remembered.
  */
 int kaio_uring_get(unsigned depth, int efd);
-/* 1: a buffered read of fd (st: its fstat) completes without a worker thread.
- * Called without the engine lock. */
+/* 1: a buffered read of fd (st: its fstat) completes without a worker thread. */
 int kaio_uring_serves(int fd, const struct stat *st);
 /* Queues a read (no syscall); the kernel resolves fd at kaio_uring_submit.
  * -EBUSY: the SQ is full or as many reads are in flight as the CQ holds. */

@@ -1,16 +1,13 @@
 /*
  * The kernel AIO calls, wrapped (-Wl,--wrap) so a test can script their
  * answers: short batches, EAGAIN, EINVAL, a failing io_setup. By default
- * every call goes to the real kernel. fstat is wrapped to count the calls
- * on one fd that the engine makes with its lock held (kaio_locked): an
- * fstat can wait for a network file system. Include once per test program.
+ * every call goes to the real kernel. Include once per test program.
  */
 #ifndef KAIO_TEST_WRAP_H
 #define KAIO_TEST_WRAP_H
 
 #include <errno.h>
 #include <libaio.h>
-#include <sys/stat.h>
 
 struct wrap_script {
 	_Atomic int setup_err;		/* io_setup fails with this (negative) */
@@ -23,8 +20,6 @@ struct wrap_script {
 	/* Called instead of the kernel when set (it may call __real_io_submit). */
 	int (*_Atomic submit_hook)(io_context_t ctx, long n, struct iocb **iocbs);
 	_Atomic unsigned long submit_calls, submitted, getevents_calls;
-	_Atomic int fstat_fd;		/* count fstat calls on this fd (0: none) */
-	_Atomic unsigned long fstat_calls, fstat_locked;
 };
 
 static struct wrap_script wrap;
@@ -41,19 +36,6 @@ int __wrap_io_getevents(io_context_t ctx, long min, long max, struct io_event *e
 			struct timespec *ts);
 int __wrap_io_cancel(io_context_t ctx, struct iocb *iocb, struct io_event *ev);
 int __wrap_io_destroy(io_context_t ctx);
-int __real_fstat(int fd, struct stat *st);
-int __wrap_fstat(int fd, struct stat *st);
-extern __thread int kaio_locked;
-
-int __wrap_fstat(int fd, struct stat *st)
-{
-	if (wrap.fstat_fd && fd == wrap.fstat_fd) {
-		wrap.fstat_calls++;
-		if (kaio_locked)
-			wrap.fstat_locked++;
-	}
-	return __real_fstat(fd, st);
-}
 
 int __wrap_io_setup(int n, io_context_t *ctx)
 {
