@@ -188,19 +188,17 @@ static long sync_run(struct kaio_req *r, int *again)
 }
 
 /*
- * A batch of reads on regular files that leaves nothing queued needs no
- * second look under the lock when the kernel takes all of it: no event
- * comes for a request io_submit refused, so only refusal needs settling.
- * Nobody reads a file read's issuer (cancel answers AIO_NOTCANCELED for a
- * SUBMITTED one, and only writes and streams wait for an issuer), so such a
- * batch does not set it, and it is counted as taken before it is sent.
- * Requests with a notification keep the second look: what completed inside
- * io_submit is reaped and its note raised before the call returns.
+ * May the batch go in without a second look (see the top of this file)? No
+ * event comes for a request io_submit refused, so only refusal needs
+ * settling; cancel answers AIO_NOTCANCELED for a SUBMITTED file read with
+ * or without its issuer. Requests with a notification keep the second
+ * look: what completed inside io_submit is reaped and its note raised
+ * before the call returns.
  */
 static int quick_locked(const struct batch *b)
 {
 	if (!b->n || b->nsync || b->writes || !kaio_list_empty(&eng.pending) ||
-	    !kaio_list_empty(&eng.syncq) || eng.uring_queued)
+	    !kaio_list_empty(&eng.syncq))
 		return 0;
 	for (int i = 0; i < b->n; i++) {
 		const struct kaio_req *r = b->r[i];
