@@ -92,10 +92,8 @@ int kaio_cancel(int fd, struct aiocb *cb)
 				res = AIO_CANCELED;
 		}
 	}
-	if (res == AIO_CANCELED) {
-		kaio_pending_submit();
-		kaio_waiters_wake();
-	}
+	if (res == AIO_CANCELED)
+		kaio_pending_submit();	/* its waiters are woken on unlock */
 	kaio_unlock();
 	return res;
 }

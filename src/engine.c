@@ -105,7 +105,7 @@ static void notify_forget(void)
 
 	eng.notifier = 0;
 	eng.owed = 0;
-	eng.notes_new = 0;
+	eng.wake = 0;
 	eng.kicking = 0;
 	kaio_list_each_safe(p, t, &eng.notify) {
 		kaio_container_of(p, struct kaio_req, q)->mapped = 0;
@@ -320,29 +320,50 @@ static void forget_all(void)
 }
 
 /*
- * Called on unlock after a note was queued: the notifier, asleep in
- * io_getevents, is woken with a "kick" (notify.c); others by the futex.
+ * The reaper sleeps on kaio's eventfd, or in io_getevents once the program
+ * closed it (wait.c): a completion it would not see as a kernel event (a
+ * plain syscall, a refusal, a cancel, in another thread) or a note for the
+ * notifier wakes it by a write to the eventfd, checked to be ours first, or
+ * by a "kick": a zero-length read of a private eventfd, which completes at
+ * once.
  */
-void kaio_notify_wake_locked(void)
+static void reaper_kick_locked(void)
 {
 	struct iocb *kick = &eng.kick;
+	uint64_t one = 1;
 
-	eng.notes_new = 0;
-	if (eng.reaper == 2 && !eng.kicking && eng.kick_fd >= 0 && eng.ctx) {
-		/* It may sleep on the eventfd (wait.c): the kick bumps it too. */
-		if (eng.efd >= 0)
-			io_set_eventfd(kick, eng.efd);
-		else
-			kick->u.c.flags &= ~(1u << 0);	/* IOCB_FLAG_RESFD */
-		eng.kicking = io_submit(eng.ctx, 1, &kick) == 1;
-		eng.in_kernel += eng.kicking;
+	if (kaio_efd_ours() && write(eng.efd, &one, sizeof one) == sizeof one)
 		return;
+	if (eng.kicking || !eng.ctx)
+		return;
+	if (eng.kick_fd < 0) {
+		eng.kick_fd = kaio_fd_high(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+		if (eng.kick_fd < 0)
+			return;
+		io_prep_pread(kick, eng.kick_fd, NULL, 0, 0);
+		kick->data = kick;
 	}
-	kaio_waiters_wake();
+	eng.kicking = io_submit(eng.ctx, 1, &kick) == 1;
+	eng.in_kernel += eng.kicking;
+}
+
+void kaio_wake_locked(void)
+{
+	unsigned w = eng.wake;
+
+	eng.wake = 0;
+	/* The notifier sleeps as the reaper or as a futex waiter. */
+	if (w & KAIO_WAKE_NOTE)
+		w |= eng.reaper == 2 ? KAIO_WAKE_REAPER : KAIO_WAKE_WAITERS;
+	if ((w & KAIO_WAKE_REAPER) && eng.reaper)
+		reaper_kick_locked();
+	if (w & KAIO_WAKE_WAITERS)
+		kaio_waiters_wake();
 }
 
 void kaio_waiters_wake(void)
 {
+	eng.wake &= ~KAIO_WAKE_WAITERS;
 	eng.gen++;
 	if (eng.waiters)
 		syscall(SYS_futex, &eng.gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
@@ -393,6 +414,11 @@ void kaio_req_complete(struct kaio_req *r, long res)
 		r->iofd = -1;
 	}
 	kaio_result_set(r->cb, res);
+	/* The reaper is asleep, or this is the reaper's own event: then it is 0. */
+	if (eng.reaper)
+		eng.wake |= KAIO_WAKE_REAPER;
+	if (eng.waiters)
+		eng.wake |= KAIO_WAKE_WAITERS;
 	if (r->notify || r->lio)
 		kaio_notify_queue_locked(r);
 	else

@@ -126,7 +126,7 @@ struct kaio_engine {
 	unsigned owed;		/* notes not delivered, polls not done: kaio's thread runs */
 	int notifier;		/* the notifier thread runs */
 	size_t notifier_stack;
-	int notes_new;		/* a note was queued: wake the notifier on unlock */
+	unsigned wake;		/* KAIO_WAKE_*: whom the next unlock wakes */
 	int kick_fd, kicking;
 	int efd;		/* eventfd every iocb signals (IOCB_FLAG_RESFD), or -1 */
 	unsigned long efd_ino;
@@ -163,12 +163,20 @@ static inline int kaio_trylock(void)
 	return 0;
 }
 
-void kaio_notify_wake_locked(void);
+/*
+ * Whom the next unlock wakes: the thread asleep as the reaper (a request
+ * completed without a kernel event it would see, or a note for the
+ * notifier), the futex waiters (a request completed), the notifier (a note).
+ */
+#define KAIO_WAKE_REAPER 1
+#define KAIO_WAKE_WAITERS 2
+#define KAIO_WAKE_NOTE 4
+void kaio_wake_locked(void);
 
 static inline void kaio_unlock(void)
 {
-	if (eng.notes_new)
-		kaio_notify_wake_locked();
+	if (eng.wake)
+		kaio_wake_locked();
 	if (eng.timed)
 		kaio_hold_end();
 	kaio_locked = 0;
@@ -271,13 +279,13 @@ void kaio_thread_ensure_locked(void);
 static inline void kaio_notify_queue_locked(struct kaio_req *r)
 {
 	kaio_list_add_tail(&eng.notify, &r->q);
-	eng.notes_new = 1;
+	eng.wake |= KAIO_WAKE_NOTE;
 }
 
 static inline void kaio_lio_queue_locked(struct kaio_lio *lio)
 {
 	kaio_list_add_tail(&eng.lio_due, &lio->q);
-	eng.notes_new = 1;
+	eng.wake |= KAIO_WAKE_NOTE;
 }
 
 /* What a fd is (fd.c). */

@@ -18,15 +18,13 @@
  * blocks every signal, so signals land on the program's threads. A callback
  * that asks for a bigger stack than the notifier has gets a successor
  * notifier started with it; the old one exits (never two at work). A note
- * queued by a thread other than the notifier while the notifier sleeps in
- * io_getevents (a cancel, a synchronous completion) wakes it with a "kick":
- * a zero-length read of a private eventfd, which completes at once.
+ * queued by another thread while the notifier sleeps as the reaper (a
+ * cancel, a synchronous completion) wakes it on unlock (engine.c).
  */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -188,13 +186,6 @@ static int notifier_start_locked(const struct sigevent *sev)
 
 	if (eng.notifier)
 		return 0;
-	if (eng.kick_fd < 0) {
-		eng.kick_fd = kaio_fd_high(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-		if (eng.kick_fd >= 0) {
-			io_prep_pread(&eng.kick, eng.kick_fd, NULL, 0, 0);
-			eng.kick.data = &eng.kick;
-		}
-	}
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	/* SIGEV_THREAD callbacks run here: give them the stack they asked for. */

@@ -140,6 +140,9 @@ int kaio_wait_step(long left, int role, int cs)
 	struct step s;
 	int n, type, efd;
 
+	/* Wakes owed by this thread go out before it sleeps: not to itself. */
+	if (eng.wake)
+		kaio_wake_locked();
 	/* Without a context, nothing to reap: completions come with a futex wake. */
 	s.role = eng.reaper || !eng.ctx ? 0 : role;
 	if (s.role) {

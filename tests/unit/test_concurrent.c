@@ -767,6 +767,174 @@ static void test_cancel_while_submitting(void **state)
 	free(buf);	/* (not reached on a failure: cmocka leaves the test) */
 }
 
+/* ---- a reaper asleep sees completions that make no kernel event ---- */
+
+#define WAKE_BASE 1900	/* requests of this test: arena[WAKE_BASE + k] */
+#define WAKE_ROUNDS 6	/* 3 kinds, asleep on the eventfd and then in io_getevents */
+
+static sem_t held, go;
+static _Atomic int hold_err;	/* what the held io_submit answers */
+
+/* The first call of a round signals, then waits for go before answering. */
+static void plan_hold(unsigned long c, long n, struct iocb **iocbs, struct plan *p)
+{
+	(void)n;
+	(void)iocbs;
+	if (c)
+		return;
+	sem_post(&held);
+	sem_wait(&go);
+	p->err = hold_err;
+}
+
+static struct aiocb *cancel_me;
+static _Atomic int cancel_ans = -1;
+
+/*
+ * Once one thread sleeps as the reaper and another on the futex: cancel
+ * cancel_me, or release the call.
+ */
+static void *when_reaping(void *arg)
+{
+	int asleep = 0;
+
+	(void)arg;
+	for (int i = 0; i < HANG_SEC * 1000 && !asleep; i++) {
+		kaio_lock();
+		asleep = eng.reaper == 1 && eng.waiters == 1;
+		kaio_unlock();
+		if (!asleep)
+			usleep(1000);
+	}
+	if (cancel_me)
+		cancel_ans = kaio_cancel(cancel_me->aio_fildes, cancel_me);
+	else
+		sem_post(&go);
+	return NULL;
+}
+
+static struct aiocb *wake_list[DEPTH];
+
+struct waiter {
+	const struct aiocb *cb;
+	int r, hung;
+};
+
+/* Waits for w->cb; hung: woken only by the hang guard's end. */
+static void *wait_hung(void *arg)
+{
+	const struct timespec guard = { HANG_SEC, 0 };
+	struct waiter *w = arg;
+	double t0 = now();
+
+	w->r = kaio_wait(&w->cb, 1, 1, &guard);
+	w->hung = now() - t0 >= HANG_SEC;
+	return NULL;
+}
+
+/* One write (arg), or the DEPTH writes of wake_list (arg NULL). */
+static void *submit_held(void *arg)
+{
+	if (arg ? kaio_submit(arg, KAIO_WRITE) : kaio_listio(LIO_NOWAIT, wake_list, DEPTH, NULL))
+		FAIL("submission refused");
+	return NULL;
+}
+
+/*
+ * Two threads wait on a request, one asleep as the reaper, the other on the
+ * futex; a third then completes that request without any kernel event:
+ * io_submit refuses it (EBADF), or refuses it with EINVAL so that the
+ * issuing thread serves it with pwrite, or aio_cancel takes it from the
+ * queue (the ring is full: a lio_listio of DEPTH writes sleeps in
+ * io_submit). Each kind twice: the reaper asleep on kaio's eventfd, then in
+ * io_getevents (the program closed the eventfd: a kick wakes it then). The
+ * waiters must wake with the answer. Their timeout is a hang guard: a
+ * waiter nobody wakes sleeps until then and finds the request done.
+ */
+static void test_waiters_woken_without_event(void **state)
+{
+	static const char *kinds[3] = { "refused", "pwrite", "cancelled" };
+	struct aiocb **list = wake_list;
+	struct stat st;
+	int fd;
+
+	(void)state;
+	fd = open_in_dir("wake", O_RDWR | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(sem_init(&held, 0, 0), 0);
+	assert_int_equal(sem_init(&go, 0, 0), 0);
+	h.plan = plan_hold;
+	wrap.submit_hook = hook;
+	for (int round = 0; round < WAKE_ROUNDS; round++) {
+		int k = round % 3;
+		long base = WAKE_BASE + round * (DEPTH + 1), y = base + DEPTH;	/* waited for */
+		struct waiter one = { &cbs[y], 0, 0 }, two = one;
+		pthread_t sub, rel, other;
+		int err, want = k == 0 ? EBADF : k == 1 ? 0 : ECANCELED;
+		ssize_t res;
+
+		if (round == 3) {
+			/* The program closed kaio's eventfd: the reaper sleeps in io_getevents. */
+			kaio_lock();
+			close(eng.efd);
+			kaio_efd_ours();
+			assert_int_equal(eng.efd, -1);
+			kaio_unlock();
+		}
+		h.calls = 0;
+		hold_err = k == 0 ? -EBADF : k == 1 ? -EINVAL : 0;
+		cancel_me = NULL;
+		for (int i = 0; i < DEPTH; i++) {
+			long j = base + i;
+
+			fill(arena[j], j);
+			prep(&cbs[j], fd, arena[j], BS, (off_t)j * BS);
+			cbs[j].aio_lio_opcode = LIO_WRITE;
+			list[i] = &cbs[j];
+		}
+		fill(arena[y], y);
+		prep(&cbs[y], fd, arena[y], BS, (off_t)y * BS);
+		/* k == 2: the whole ring reserved by the held call, y stays queued. */
+		assert_int_equal(pthread_create(&sub, NULL, submit_held, k < 2 ? &cbs[y] : NULL), 0);
+		assert_int_equal(sem_wait(&held), 0);
+		if (k == 2) {
+			assert_int_equal(kaio_submit(&cbs[y], KAIO_WRITE), 0);
+			cancel_me = &cbs[y];
+		}
+		assert_int_equal(pthread_create(&rel, NULL, when_reaping, NULL), 0);
+		assert_int_equal(pthread_create(&other, NULL, wait_hung, &two), 0);
+		wait_hung(&one);
+		pthread_join(other, NULL);
+		err = kaio_error(&cbs[y]);
+		if (k == 2)
+			sem_post(&go);	/* now the listed writes go in */
+		pthread_join(rel, NULL);
+		pthread_join(sub, NULL);
+		print_message("%s, %s: wait %d%s, error %d\n", round < 3 ? "eventfd" : "io_getevents",
+			      kinds[k], one.r | two.r,
+			      one.hung || two.hung ? " after the hang guard" : "", err);
+		assert_false(one.hung || two.hung);
+		assert_int_equal(one.r, 0);
+		assert_int_equal(two.r, 0);
+		assert_int_equal(err, want);
+		assert_int_equal(kaio_return(&cbs[y], &res), 0);
+		assert_int_equal(res, want ? -1 : BS);
+		if (k == 2) {
+			assert_int_equal(cancel_ans, AIO_CANCELED);
+			for (int i = 0; i < DEPTH; i++)
+				assert_int_equal(wait_done(list[i]), 0);
+		}
+	}
+	assert_int_equal(bad, 0);
+	assert_int_equal(settle(), 0);
+	/* Served by pwrite and by the listed writes; the refused and the cancelled not. */
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, (WAKE_BASE + WAKE_ROUNDS * (DEPTH + 1) - 1) * BS);
+	sem_destroy(&held);
+	sem_destroy(&go);
+	close(fd);
+}
+
 /* ---- fork while a thread sleeps inside io_submit ---- */
 
 #define FORK_ITER 4
@@ -923,6 +1091,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fsync_after_earlier_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_while_submitting, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fork_while_submitting, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_waiters_woken_without_event, setup, teardown),
 	};
 	char cmd[64];
 	int r;
