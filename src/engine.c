@@ -49,8 +49,15 @@
 #include "engine.h"
 #include "uring.h"
 
+/*
+ * The lock spins a little before it sleeps: it is held for a few hundred
+ * nanoseconds at a time, and a thread that sleeps for it has to be woken
+ * by the holder, a futex call on each side. With 4 fio threads reading
+ * cached data on 2 CPUs the plain mutex made 0.15 to 0.5 futex calls per
+ * I/O, the adaptive one about 0.01 (perf stat, docs/performance.md).
+ */
 struct kaio_engine eng = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP,
 	.live = KAIO_LIST_INIT(eng.live),
 	.pending = KAIO_LIST_INIT(eng.pending),
 	.syncq = KAIO_LIST_INIT(eng.syncq),

@@ -244,7 +244,10 @@ void kaio_req_complete(struct kaio_req *r, long res);
  * after, dropped in between: callers hold no pointers across it.
  */
 void kaio_pending_submit(void);
-/* The same, but returns 1 having dropped the lock when nothing is left to settle. */
+/*
+ * The same, but returns the number of iocbs sent (> 0) having dropped the
+ * lock when nothing is left to settle.
+ */
 int kaio_pending_submit_or_unlock(void);
 void kaio_refused_locked(struct kaio_req *r, int err);
 /* r is to be served with a plain syscall, outside the lock (issue.c). */

@@ -251,7 +251,7 @@ static int issue_locked(int may_unlock)
 			return 0;
 		if (may_unlock && !nu && quick_locked(&b)) {
 			if (quick_send(&b, &k))
-				return 1;
+				return k;
 			more = settle_locked(&b, k);
 			if (!more && kaio_list_empty(&eng.syncq))
 				return 0;
@@ -309,6 +309,7 @@ void kaio_pending_submit(void)
 	issue_locked(0);
 }
 
+/* The batch's size when it went in whole and the lock is dropped, else 0. */
 int kaio_pending_submit_or_unlock(void)
 {
 	return issue_locked(1);

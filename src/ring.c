@@ -99,6 +99,29 @@ int kaio_ring_ready(io_context_t ctx)
 	return r && __atomic_load_n(&r->head, __ATOMIC_RELAXED) != __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
 }
 
+/*
+ * A hint, read without the lock: has one of the newest n events in the ring
+ * (the kernel appends at the tail) a negative result?
+ */
+int kaio_ring_failed(io_context_t ctx, int n)
+{
+	struct aio_ring *r = ring_of(ctx);
+	unsigned head, tail;
+
+	if (!r)
+		return 1;
+	head = __atomic_load_n(&r->head, __ATOMIC_RELAXED);
+	tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+	if (head >= r->nr || tail >= r->nr)
+		return 1;
+	while (tail != head && n-- > 0) {
+		tail = tail ? tail - 1 : r->nr - 1;
+		if ((long)__atomic_load_n(&r->events[tail].res, __ATOMIC_RELAXED) < 0)
+			return 1;
+	}
+	return 0;
+}
+
 int kaio_ring_reap(io_context_t ctx, struct io_event *ev, int max)
 {
 	struct aio_ring *r = ring_of(ctx);

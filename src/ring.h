@@ -11,6 +11,7 @@
 int kaio_seccomp_probe(int (*fn)(void *), void *arg, int *status);
 int kaio_ring_setup(io_context_t *ctx, unsigned *depth);
 int kaio_ring_ready(io_context_t ctx);
+int kaio_ring_failed(io_context_t ctx, int n);
 int kaio_ring_reap(io_context_t ctx, struct io_event *ev, int max);
 
 #endif

@@ -252,17 +252,25 @@ static int lock_ctx(void)
 
 static void submit_and_unlock(void)
 {
+	int n;
+
 	if (!kaio_list_empty(&eng.pending) || eng.uring_queued) {
 		if (eng.in_kernel >= eng.depth && !eng.reaper)
 			kaio_events_reap();
 		/*
-		 * Sent without a second wait for the lock; what completed
-		 * inside io_submit (a probe's EAGAIN goes on to io_uring) is
-		 * reaped now only if nobody holds the lock, else by the next
-		 * call that looks (aio_error, aio_suspend, the holder).
+		 * Sent without a second wait for the lock. What completed
+		 * inside io_submit is left in the ring for the next call that
+		 * looks (aio_error, aio_suspend, a lock holder), which reaps
+		 * it in a batch: taking the lock again for each request made
+		 * the threads of a cached-read workload queue on it. Except a
+		 * failed read (a probe's EAGAIN, to go on to io_uring now, so
+		 * that the disk starts while the program does other work):
+		 * the batch's events are the newest, unless others came since,
+		 * a few more are looked at.
 		 */
-		if (kaio_pending_submit_or_unlock()) {
-			kaio_poll();
+		if ((n = kaio_pending_submit_or_unlock())) {
+			if (kaio_ring_failed(eng.ctx, n + 4))
+				kaio_poll();
 			return;
 		}
 		if (!kaio_list_empty(&eng.pending))

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -617,6 +618,46 @@ static void test_probe_uncached(void **state)
 	close(f);
 }
 
+/*
+ * A probe that misses the page cache is taken up inside aio_read itself
+ * (sent again, or on to io_uring), not left in the ring for the program's
+ * next call: the disk works while the program does something else. No
+ * aio_* call comes between the submission and the look at the stats.
+ */
+static void test_probe_miss_taken_up_at_once(void **state)
+{
+	static char a[BS];
+	struct aiocb cb;
+	struct kaio_stats before, after;
+	unsigned char vec;
+	int f = open(path, O_RDONLY);
+	void *m;
+
+	(void)state;
+	assert_true(f >= 0);
+	prep(&cb, f, a, BS, 9 * BS);
+	fdatasync(fd);
+	posix_fadvise(f, 0, 0, POSIX_FADV_DONTNEED);
+	m = mmap(NULL, BS, PROT_READ, MAP_SHARED, f, 9 * BS);
+	assert_true(m != MAP_FAILED);
+	assert_int_equal(mincore(m, BS, &vec), 0);
+	munmap(m, BS);
+	if (vec & 1) {
+		close(f);
+		print_message("%s keeps its pages cached (tmpfs?): no miss to probe\n", path);
+		skip();
+	}
+	/* Unknown (a cooled fd would send it to io_uring unprobed): it probes. */
+	kaio_fd_learn(f, 0);
+	kaio_stats_get(&before);
+	assert_int_equal(kaio_submit(&cb, KAIO_READ), 0);
+	kaio_stats_get(&after);
+	assert_int_equal(after.reprobe, before.reprobe + 1);
+	assert_int_equal(result(&cb), BS);
+	assert_true(check(a, 9));
+	close(f);
+}
+
 static struct aiocb late_cb;
 static char late_buf[BS];
 
@@ -792,6 +833,7 @@ int main(void)
 		cmocka_unit_test_setup(test_suspend_sa_restart, setup),
 		cmocka_unit_test_setup(test_probe_fd_reused_as_pipe, setup),
 		cmocka_unit_test_setup(test_probe_uncached, setup),
+		cmocka_unit_test_setup(test_probe_miss_taken_up_at_once, setup),
 		cmocka_unit_test_setup(test_threads, setup),
 		cmocka_unit_test_setup(test_fork, setup),
 	};
