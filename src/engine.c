@@ -18,17 +18,17 @@
  * Locking. One mutex, eng.lock, guards everything in struct kaio_engine and
  * every request. It is never held across a syscall that can wait for I/O or
  * a peer: io_submit and the synchronous fallbacks run unlocked (issue.c).
- * Waiters sleep on the futex word eng.gen, which is bumped after each batch
- * of events. Allocation (table, request pool) happens only in the
+ * One waiter sleeps as the reaper (wait.c), the others on the futex word
+ * eng.gen; a completion marks in eng.wake whom the next unlock wakes, the
+ * reaper only when no kernel event would wake it. Allocation (table, request pool) happens only in the
  * submitting calls (submit.c).
  *
  * Files, each calling only those below it: ring.c, table.c, env.c (the
  * kernel, GLib, the environment); engine.c (this: state, completion); fd.c
  * (what a fd is); stream.c (the rules per kind of fd, events and refusals);
  * issue.c (into the kernel, unlocked); reap.c (events out of the kernel,
- * results); wait.c, notify.c, cancel.c, submit.c (the calls). Two loops
- * remain, on purpose: unlocking wakes the notifier (engine.c knows its kick,
- * notify.c starts it), and the notifier sleeps as a waiter (notify.c uses
+ * results); wait.c, notify.c, cancel.c, submit.c (the calls). One loop
+ * remains, on purpose: the notifier sleeps as a waiter (notify.c uses
  * wait.c) while a wait starts the notifier when work is owed.
  *
  * fork. The child forgets the parent's context without touching its ring (the
