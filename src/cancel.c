@@ -37,7 +37,7 @@ static int settling_locked(int fd, const struct aiocb *cb)
 {
 	struct kaio_list *p;
 
-	if (!eng.reaper && !eng.issuing)
+	if (!eng.in_getevents && !eng.issuing)
 		return 0;
 	for (p = eng.live.next; p != &eng.live; p = p->next) {
 		struct kaio_req *r = kaio_container_of(p, struct kaio_req, live);
@@ -48,7 +48,7 @@ static int settling_locked(int fd, const struct aiocb *cb)
 		if (r->issuer && r->state != KAIO_SUBMITTED && r->state != KAIO_SYNCING)
 			return 1;
 		if (r->state == KAIO_SUBMITTED && r->kind == KAIO_STREAM &&
-		    (r->iocb.aio_rw_flags & RWF_NOWAIT) && (eng.reaper || r->issuer))
+		    (r->iocb.aio_rw_flags & RWF_NOWAIT) && (eng.in_getevents || r->issuer))
 			return 1;
 	}
 	return 0;
@@ -71,7 +71,7 @@ int kaio_cancel(int fd, struct aiocb *cb)
 		kaio_wait_step(1000000, 0, PTHREAD_CANCEL_DISABLE);
 	eng.cancel_waits--;
 	pthread_setcancelstate(state, NULL);
-	if (!eng.reaper)
+	if (!eng.in_getevents)
 		kaio_events_reap();
 	if (cb) {
 		struct kaio_req *r = eng.table ? kaio_table_lookup(eng.table, cb) : NULL;

@@ -297,6 +297,7 @@ static void forget_all(void)
 	kaio_uring_forget();
 	kaio_list_init(&eng.syncq);
 	eng.reaper = 0;
+	eng.in_getevents = 0;
 	eng.waiters = 0;
 	eng.polls = 0;
 	kaio_list_init(&eng.unpolled);
@@ -421,8 +422,12 @@ void kaio_req_complete(struct kaio_req *r, long res)
 		r->iofd = -1;
 	}
 	kaio_result_set(r->cb, res);
-	/* The reaper is asleep, or this is the reaper's own event: then it is 0. */
-	if (eng.reaper)
+	/*
+	 * The reaper is asleep (it is 0 while the reaper handles events): a
+	 * kernel event wakes it when it sleeps on the eventfd, anything else
+	 * must.
+	 */
+	if (eng.reaper && !(eng.from_event && !eng.in_getevents))
 		eng.wake |= KAIO_WAKE_REAPER;
 	if (eng.waiters)
 		eng.wake |= KAIO_WAKE_WAITERS;

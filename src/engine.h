@@ -116,7 +116,9 @@ struct kaio_engine {
 	struct kaio_list live, pending, syncq, barriers, done, idle, free;
 	unsigned nidle;
 	unsigned long seq;
-	int reaper;		/* 1: a thread sleeps in io_getevents; 2: the notifier */
+	int reaper;		/* 1: a thread sleeps as the reaper (wait.c); 2: the notifier */
+	int in_getevents;	/* ... in io_getevents: the ring is its alone meanwhile */
+	int from_event;		/* completions come from events the eventfd was told of */
 	unsigned waiters;
 	unsigned gen;		/* futex word */
 	unsigned epoch;		/* forks survived, for TAG_BUSY */

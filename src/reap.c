@@ -19,6 +19,7 @@
 
 void kaio_events_handle(const struct io_event *ev, int n)
 {
+	eng.from_event = 1;
 	for (int i = 0; i < n; i++) {
 		if (ev[i].data == &eng.kick) {
 			eng.kicking = 0;
@@ -31,6 +32,7 @@ void kaio_events_handle(const struct io_event *ev, int n)
 		else
 			kaio_req_event_locked(ev[i].data, (long)ev[i].res);
 	}
+	eng.from_event = 0;
 }
 
 /* The io_uring ring's completions (uring.c), as kernel AIO's. */
@@ -42,14 +44,16 @@ static int uring_reap_locked(void)
 
 	do {
 		n = kaio_uring_reap(tag, res, EVENTS_MAX);
+		eng.from_event = 1;
 		for (int i = 0; i < n; i++)
 			kaio_uring_event_locked(tag[i], res[i]);
+		eng.from_event = 0;
 		total += n;
 	} while (n == EVENTS_MAX);
 	return total;
 }
 
-/* Reaps the user-space rings. Lock held, no reaper active. */
+/* Reaps the user-space rings. Lock held, no reaper in io_getevents. */
 int kaio_events_reap(void)
 {
 	struct io_event ev[EVENTS_MAX];
@@ -80,7 +84,7 @@ int kaio_poll(void)
 		return 0;
 	if (kaio_trylock())
 		return 0;
-	if (!eng.reaper)
+	if (!eng.in_getevents)
 		n = kaio_events_reap();
 	kaio_unlock();
 	return n;

@@ -1,8 +1,11 @@
 /*
  * Waiting for requests (aio_suspend, lio_listio LIO_WAIT). One waiting thread
- * at a time is the reaper: it sleeps in io_getevents without the lock, and
- * the ring is not touched by anyone else meanwhile. The other waiters sleep
- * on the futex word eng.gen, bumped after each batch of events. Both sleeps
+ * at a time is the reaper: it sleeps without the lock on kaio's eventfd,
+ * which every completion bumps, while any thread that holds the lock may
+ * reap the ring; or, once the program closed that eventfd, in io_getevents
+ * (eng.in_getevents), and then nobody else touches the ring. The other
+ * waiters sleep on the futex word eng.gen, bumped after each batch of
+ * events. Both sleeps
  * end with EINTR when a signal handler runs, as POSIX requires of
  * aio_suspend; a pthread_cond wait would not.
  */
@@ -126,6 +129,7 @@ static void step_cancelled(void *arg)
 		for (int i = 0; i < EVENTS_MAX && s->ev[i].data; i++)
 			kaio_events_handle(&s->ev[i], 1);
 		eng.reaper = 0;
+		eng.in_getevents = 0;
 		kaio_pending_submit();
 		kaio_waiters_wake();
 	} else {
@@ -161,6 +165,7 @@ int kaio_wait_step(long left, int role, int cs)
 	 * looked at every URING_SLICE_NS.
 	 */
 	efd = s.role ? eng.efd : -1;
+	eng.in_getevents = s.role && efd < 0;
 	if ((eng.uring_queued || (efd < 0 && eng.in_uring)) && left > URING_SLICE_NS)
 		left = URING_SLICE_NS;
 	slice.tv_sec = left / 1000000000L;
@@ -201,6 +206,7 @@ int kaio_wait_step(long left, int role, int cs)
 		return n == -EINTR ? n : 0;
 	}
 	eng.reaper = 0;
+	eng.in_getevents = 0;
 	if (efd >= 0) {
 		if (n == -EBADF || n == -EINVAL)
 			kaio_efd_ours();
@@ -246,7 +252,7 @@ static int wait_unlocked(const struct watch *w, const struct timespec *deadline)
 
 /*
  * Waits until one (all = 0) or every (all = 1) listed request is done. One
- * thread at a time becomes the reaper and sleeps in io_getevents; the others
+ * thread at a time becomes the reaper (see the top of this file); the others
  * sleep on eng.gen. Both sleeps end with EINTR when a signal handler runs, as
  * POSIX requires of aio_suspend (a pthread_cond wait would not). Requests
  * held by glibc are noticed within FOREIGN_SLICE_NS, since glibc does not
@@ -280,7 +286,7 @@ int kaio_wait(const struct aiocb *const list[], int nent, int all,
 	for (;;) {
 		if (satisfied(&w, &foreign))
 			break;
-		if (!eng.reaper && kaio_events_reap() && satisfied(&w, &foreign))
+		if (!eng.in_getevents && kaio_events_reap() && satisfied(&w, &foreign))
 			break;
 		if (timeout && (left = ns_until(&deadline)) <= 0) {
 			r = -EAGAIN;
