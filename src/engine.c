@@ -20,8 +20,8 @@
  * a peer: io_submit and the synchronous fallbacks run unlocked (issue.c).
  * One waiter sleeps as the reaper (wait.c), the others on the futex word
  * eng.gen; a completion marks in eng.wake whom the next unlock wakes, the
- * reaper only when no kernel event would wake it. Allocation (table, request pool) happens only in the
- * submitting calls (submit.c).
+ * reaper only when no kernel event would wake it. Allocation (table,
+ * request pool) happens only in the submitting calls (submit.c).
  *
  * Files, each calling only those below it: ring.c, table.c, env.c (the
  * kernel, GLib, the environment); engine.c (this: state, completion); fd.c

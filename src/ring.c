@@ -6,7 +6,7 @@
  * needs no syscall, which halves the syscalls per request when I/O completes
  * inside io_submit. Only one consumer may touch the ring at a time, and never
  * while another thread sits in io_getevents on the same context: the engine's
- * lock and its reaper flag guarantee both.
+ * lock and its in_getevents flag guarantee both.
  */
 #include <errno.h>
 #include <signal.h>
