@@ -71,8 +71,7 @@ int kaio_cancel(int fd, struct aiocb *cb)
 		kaio_wait_step(1000000, 0, PTHREAD_CANCEL_DISABLE);
 	eng.cancel_waits--;
 	pthread_setcancelstate(state, NULL);
-	if (!eng.in_getevents)
-		kaio_events_reap();
+	kaio_events_reap();
 	if (cb) {
 		struct kaio_req *r = eng.table ? kaio_table_lookup(eng.table, cb) : NULL;
 

@@ -427,7 +427,7 @@ void kaio_req_complete(struct kaio_req *r, long res)
 	 * kernel event wakes it when it sleeps on the eventfd, anything else
 	 * must.
 	 */
-	if (eng.reaper && !(eng.from_event && !eng.in_getevents))
+	if (eng.reaper && !eng.from_event)
 		eng.wake |= KAIO_WAKE_REAPER;
 	if (eng.waiters)
 		eng.wake |= KAIO_WAKE_WAITERS;

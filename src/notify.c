@@ -151,7 +151,7 @@ static void *notifier_main(void *arg)
 		} else if (!kaio_list_empty(&eng.lio_due)) {
 			deliver_lio_locked();
 			lingering = 0;
-		} else if (!eng.in_getevents && kaio_events_reap()) {
+		} else if (kaio_events_reap()) {
 			continue;
 		} else if (eng.owed) {
 			lingering = 0;

@@ -53,11 +53,18 @@ static int uring_reap_locked(void)
 	return total;
 }
 
-/* Reaps the user-space rings. Lock held, no reaper in io_getevents. */
+/*
+ * Reaps the user-space rings, lock held; nothing while a reaper sleeps in
+ * io_getevents (the ring is its alone then).
+ */
 int kaio_events_reap(void)
 {
 	struct io_event ev[EVENTS_MAX];
-	int n, total = eng.in_uring ? uring_reap_locked() : 0;
+	int n, total;
+
+	if (eng.in_getevents)
+		return 0;
+	total = eng.in_uring ? uring_reap_locked() : 0;
 
 	while (eng.ctx && eng.in_kernel) {
 		n = kaio_ring_reap(eng.ctx, ev, EVENTS_MAX);
@@ -84,8 +91,7 @@ int kaio_poll(void)
 		return 0;
 	if (kaio_trylock())
 		return 0;
-	if (!eng.in_getevents)
-		n = kaio_events_reap();
+	n = kaio_events_reap();
 	kaio_unlock();
 	return n;
 }

@@ -255,7 +255,7 @@ static void submit_and_unlock(void)
 	int n;
 
 	if (!kaio_list_empty(&eng.pending) || eng.uring_queued) {
-		if (eng.in_kernel >= eng.depth && !eng.in_getevents)
+		if (eng.in_kernel >= eng.depth)
 			kaio_events_reap();
 		/*
 		 * Sent without a second wait for the lock. What completed
@@ -281,8 +281,7 @@ static void submit_and_unlock(void)
 	 * held anyway: a stream request that must wait for its fd gets its
 	 * poll, and kaio's thread if it is not running.
 	 */
-	if (!eng.in_getevents && ((eng.ctx && kaio_ring_ready(eng.ctx)) ||
-			    (eng.in_uring && kaio_uring_ready())))
+	if ((eng.ctx && kaio_ring_ready(eng.ctx)) || (eng.in_uring && kaio_uring_ready()))
 		kaio_events_reap();
 	kaio_thread_ensure_locked();
 	kaio_unlock();

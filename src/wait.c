@@ -5,9 +5,8 @@
  * reap the ring; or, once the program closed that eventfd, in io_getevents
  * (eng.in_getevents), and then nobody else touches the ring. The other
  * waiters sleep on the futex word eng.gen, bumped after each batch of
- * events. Both sleeps
- * end with EINTR when a signal handler runs, as POSIX requires of
- * aio_suspend; a pthread_cond wait would not.
+ * events. Both sleeps end with EINTR when a signal handler runs, as POSIX
+ * requires of aio_suspend; a pthread_cond wait would not.
  */
 #include <errno.h>
 #include <limits.h>
@@ -286,7 +285,7 @@ int kaio_wait(const struct aiocb *const list[], int nent, int all,
 	for (;;) {
 		if (satisfied(&w, &foreign))
 			break;
-		if (!eng.in_getevents && kaio_events_reap() && satisfied(&w, &foreign))
+		if (kaio_events_reap() && satisfied(&w, &foreign))
 			break;
 		if (timeout && (left = ns_until(&deadline)) <= 0) {
 			r = -EAGAIN;
