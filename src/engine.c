@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "inline.h"
 #include "uring.h"
 
 /*
@@ -152,15 +153,15 @@ static void stats_report(void)
 	kaio_stats_get(&st);
 	kaio_uring_stats_get(&us);
 	if (!st.depth && !st.ctx_error && !st.kernel && !st.foreign && !st.sync_mode &&
-	    !st.sync_fallback) {
+	    !st.sync_fallback && !st.inline_io) {
 		kaio_say("pid=%d: loaded, no POSIX AIO request", (int)getpid());
 		return;
 	}
-	kaio_say("kernel=%lu poll=%lu pollfirst=%lu sync_fallback=%lu sync_mode=%lu "
+	kaio_say("kernel=%lu inline=%lu poll=%lu pollfirst=%lu sync_fallback=%lu sync_mode=%lu "
 		 "glibc=%lu queued=%lu cancelled=%lu reprobe=%lu peak_inflight=%lu io_submit=%lu "
 		 "io_getevents=%lu ring_reaped=%lu depth=%u ctx_error=%s notifier=%lu "
 		 "lock_max_us=%lu uring=%lu uring_error=%s pid=%d",
-		 st.kernel, st.polls, st.pollfirst, st.sync_fallback, st.sync_mode,
+		 st.kernel, st.inline_io, st.polls, st.pollfirst, st.sync_fallback, st.sync_mode,
 		 st.foreign, st.queued, st.cancelled, st.reprobe, st.peak_inflight, st.io_submit,
 		 st.io_getevents, st.ring_reaped, st.depth,
 		 st.ctx_error ? strerrorname_np(-st.ctx_error) : "0", st.notifier_started,
@@ -200,6 +201,11 @@ void kaio_engine_load(void)
 
 	if (s && *s)
 		pthread_once(&init_once, engine_init);
+}
+
+void kaio_engine_init(void)
+{
+	pthread_once(&init_once, engine_init);
 }
 
 void kaio_engine_enter(void)
@@ -295,6 +301,7 @@ static void forget_all(void)
 	eng.in_uring = 0;
 	eng.uring_queued = 0;
 	kaio_uring_forget();
+	kaio_inline_forget();
 	kaio_list_init(&eng.syncq);
 	eng.reaper = 0;
 	eng.in_getevents = 0;
@@ -408,6 +415,7 @@ void kaio_req_complete(struct kaio_req *r, long res)
 	r->state = KAIO_DONE;
 	eng.nlive--;
 	kaio_list_del(&r->live);
+	kaio_inline_hold(r->fd, -1);
 	kaio_list_del(&r->q);
 	if (r->pw) {
 		kaio_pollw_put(r->pw);
@@ -465,5 +473,6 @@ void kaio_stats_get(struct kaio_stats *st)
 	kaio_lock();
 	*st = eng.st;
 	kaio_unlock();
+	st->inline_io = kaio_inline_count();
 }
 

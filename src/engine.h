@@ -253,6 +253,12 @@ void kaio_pending_submit(void);
 int kaio_pending_submit_or_unlock(void);
 void kaio_refused_locked(struct kaio_req *r, int err);
 /* r is to be served with a plain syscall, outside the lock (issue.c). */
+/* res of the part of r still to do: with what was done before it. */
+static inline long kaio_req_total(const struct kaio_req *r, long res)
+{
+	return !r->done ? res : res < 0 ? (long)r->done : res + (long)r->done;
+}
+
 static inline void kaio_sync_queue_locked(struct kaio_req *r)
 {
 	r->state = KAIO_SYNCQ;
@@ -276,6 +282,7 @@ int kaio_wait(const struct aiocb *const list[], int nent, int all,
 	      const struct timespec *timeout);
 /* Notifications: a request that needs one, a list, the notifier. */
 int kaio_sigev_silent(const struct sigevent *sev);
+void kaio_sigev_raise(const struct sigevent *sev, int here);
 int kaio_notify_prepare_locked(struct kaio_req *r, const struct sigevent *sev,
 			       struct kaio_lio *lio);
 int kaio_notify_owe_locked(const struct sigevent *sev);
@@ -304,6 +311,7 @@ void kaio_fd_classify(const struct aiocb *cb, enum kaio_op op, struct fdinfo *f)
 void kaio_fd_classify_stat(int fd, const struct stat *st, struct fdinfo *f);
 void kaio_fd_learn(int fd, int file);
 void kaio_fd_cool(int fd);
+int kaio_fd_cooling(int fd);
 unsigned kaio_count_earlier_locked(const struct kaio_req *r);
 /* Fds that can block (stream.c). */
 struct kaio_pollw *kaio_pollw_get(void);

@@ -16,7 +16,9 @@
 #define KAIO_DEPTH_DEFAULT 256u
 #define KAIO_DEPTH_MAX 65536u
 
-struct kaio_config kaio_config = { .queue_depth = KAIO_DEPTH_DEFAULT, .uring = KAIO_URING_AUTO };
+struct kaio_config kaio_config = {
+	.queue_depth = KAIO_DEPTH_DEFAULT, .uring = KAIO_URING_AUTO, .inline_io = 1
+};
 
 static void vsay(const char *fmt, va_list ap)
 {
@@ -112,4 +114,5 @@ void kaio_config_load(void)
 	kaio_config.fallback = (enum kaio_fallback)env_word("KAIO_FALLBACK", fallbacks, 3,
 							    KAIO_FALLBACK_GLIBC);
 	kaio_config.uring = uring_modes[env_word("KAIO_URING", urings, 3, 0)];
+	kaio_config.inline_io = (int)env_uint("KAIO_INLINE", 1, 0, 1);
 }

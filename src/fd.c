@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "inline.h"
 
 /*
  * The fstat per request costs a syscall. A read on a fd last seen to be a
@@ -96,6 +97,10 @@ void kaio_fd_classify(const struct aiocb *cb, enum kaio_op op, struct fdinfo *f)
 	}
 	kaio_fd_classify_stat(cb->aio_fildes, &st, f);
 	kaio_fd_learn(cb->aio_fildes, f->kind == KAIO_FILE);
+	/* May the hit path write to it (inline.c)? Asked once in a while. */
+	if (op == KAIO_WRITE && S_ISREG(st.st_mode) && kaio_config.inline_io &&
+	    kaio_inline_wants(cb->aio_fildes))
+		kaio_inline_learn(cb->aio_fildes, fcntl(cb->aio_fildes, F_GETFL));
 	/* A first read probes too: a miss must not block the caller. */
 	if (op == KAIO_READ && !v && f->kind == KAIO_FILE)
 		f->probe = 1;
@@ -124,6 +129,11 @@ unsigned kaio_count_earlier_locked(const struct kaio_req *r)
 		n += o->fd == r->fd && o->op == r->wait_op && o->seq < r->seq;
 	}
 	return n;
+}
+
+int kaio_fd_cooling(int fd)
+{
+	return fd_slot(fd) && __atomic_load_n(fd_slot(fd), __ATOMIC_RELAXED) > 1;
 }
 
 /* Probing reads on fd keep missing the page cache: fstat for a while. */

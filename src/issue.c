@@ -291,7 +291,8 @@ static int issue_locked(int may_unlock)
 				r->state = KAIO_QUEUED;
 				kaio_poll_queue_locked(r);
 			} else {
-				kaio_req_complete(r, res[i]);
+				/* kaio_pollfirst_io counts what it did before. */
+				kaio_req_complete(r, r->pollfirst ? res[i] : kaio_req_total(r, res[i]));
 			}
 		}
 		/* aio_cancel waits for stream requests being issued (cancel.c). */
@@ -340,6 +341,6 @@ void kaio_refused_locked(struct kaio_req *r, int err)
 		eng.st.sync_fallback++;
 		kaio_sync_queue_locked(r);
 	} else {
-		kaio_req_complete(r, err);
+		kaio_req_complete(r, kaio_req_total(r, err));
 	}
 }

@@ -52,6 +52,7 @@ struct kaio_stats {
 	unsigned long queued, cancelled, reprobe;
 	unsigned long io_submit, io_getevents, ring_reaped, peak_inflight;
 	unsigned long notifier_started;
+	unsigned long inline_io;	/* requests done by the hit path */
 	unsigned long lock_max_ns;
 	unsigned depth;
 	int ctx_error;
@@ -68,11 +69,14 @@ struct kaio_config {
 	int stats, debug;
 	enum kaio_fallback fallback;	/* when there is no kernel AIO */
 	enum kaio_uring_mode uring;
+	int inline_io;	/* KAIO_INLINE: the hit path (inline.c) */
 };
 extern struct kaio_config kaio_config;
 void kaio_config_load(void);
 /* Called at load: with KAIO_STATS set, reads the configuration and registers the report. */
 void kaio_engine_load(void);
+/* Reads the configuration once (the engine does on first use). */
+void kaio_engine_init(void);
 void kaio_debug_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* KAIO_DEBUG=1: each unusual path says why, the first time it is taken. */
 #define kaio_debug(...)                                                        \

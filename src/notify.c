@@ -49,24 +49,33 @@ int kaio_sigev_silent(const struct sigevent *sev)
 	}
 }
 
-static void deliver(const struct sigevent *sev)
+/*
+ * The signal of sev, as glibc's helper sends it: to the process, or to the
+ * thread SIGEV_THREAD_ID names; here: to the calling thread instead.
+ */
+void kaio_sigev_raise(const struct sigevent *sev, int here)
 {
 	siginfo_t si;
 
-	if (sev->sigev_notify == SIGEV_THREAD) {
-		sev->sigev_notify_function(sev->sigev_value);
-		return;
-	}
 	memset(&si, 0, sizeof si);
 	si.si_signo = sev->sigev_signo;
 	si.si_code = SI_ASYNCIO;
 	si.si_pid = getpid();
 	si.si_uid = getuid();
 	si.si_value = sev->sigev_value;
-	if (sev->sigev_notify == SIGEV_THREAD_ID)
-		syscall(SYS_rt_tgsigqueueinfo, si.si_pid, sev->_sigev_un._tid, si.si_signo, &si);
+	if (sev->sigev_notify == SIGEV_THREAD_ID || here)
+		syscall(SYS_rt_tgsigqueueinfo, si.si_pid,
+			here ? gettid() : sev->_sigev_un._tid, si.si_signo, &si);
 	else
 		syscall(SYS_rt_sigqueueinfo, si.si_pid, si.si_signo, &si);
+}
+
+static void deliver(const struct sigevent *sev)
+{
+	if (sev->sigev_notify == SIGEV_THREAD)
+		sev->sigev_notify_function(sev->sigev_value);
+	else
+		kaio_sigev_raise(sev, 0);
 }
 
 static int notifier_start_locked(const struct sigevent *sev);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "inline.h"
 #include "uring.h"
 
 /*
@@ -143,7 +144,7 @@ static int foreign_in_flight(const struct aiocb *cb)
  * still in flight; -EAGAIN: no memory, or no notifier thread.
  */
 static int enqueue_locked(struct aiocb *cb, enum kaio_op op, const struct fdinfo *f,
-			  struct kaio_lio *lio)
+			  struct kaio_lio *lio, size_t done)
 {
 	struct kaio_req *r;
 	int io_fd, err;
@@ -211,6 +212,13 @@ static int enqueue_locked(struct aiocb *cb, enum kaio_op op, const struct fdinfo
 	}
 	if ((f->kind == KAIO_STREAM && !f->nonblock && op <= KAIO_WRITE) || f->probe)
 		r->iocb.aio_rw_flags = RWF_NOWAIT;
+	/* The rest of a read the hit path began (inline.c). */
+	if (done) {
+		r->done = done;
+		r->iocb.u.c.buf = (char *)r->iocb.u.c.buf + done;
+		r->iocb.u.c.nbytes -= done;
+		r->iocb.u.c.offset += (long long)done;
+	}
 	r->iocb.data = r;
 	/* In progress before busy: a concurrent aio_error never sees a stale code. */
 	cb->__return_value = 0;
@@ -220,9 +228,10 @@ static int enqueue_locked(struct aiocb *cb, enum kaio_op op, const struct fdinfo
 	r->wait_op = op <= KAIO_WRITE ? op : KAIO_WRITE;
 	r->wait = f->kind == KAIO_STREAM || op > KAIO_WRITE ? kaio_count_earlier_locked(r) : 0;
 	kaio_list_add_tail(&eng.live, &r->live);
+	kaio_inline_hold(r->fd, 1);
 	eng.nlive++;
 	if (f->err) {
-		kaio_req_complete(r, -f->err);
+		kaio_req_complete(r, kaio_req_total(r, -f->err));
 	} else if (f->cold && kaio_uring_take_locked(r, &f->st, 1)) {
 		/* Its probes miss the page cache: on io_uring already. */
 	} else if (r->wait) {
@@ -287,18 +296,59 @@ static void submit_and_unlock(void)
 	kaio_unlock();
 }
 
+/*
+ * The hit path first (inline.c), unless glibc serves some request (its
+ * queues are out of sight) or, with KAIO_FALLBACK=error, kernel AIO failed.
+ */
+static int inline_done(struct aiocb *cb, enum kaio_op op, size_t *done)
+{
+	*done = 0;
+	kaio_engine_init();
+	if (!kaio_config.inline_io || op > KAIO_WRITE || kaio_foreign_used() ||
+	    (kaio_config.fallback == KAIO_FALLBACK_ERROR &&
+	     __atomic_load_n(&eng.ctx_err, __ATOMIC_RELAXED)))
+		return 0;
+	return kaio_inline_submit(cb, op, done);
+}
+
+/*
+ * The rest of a read the hit path began: a file's probes the cache, a
+ * device's reads on while the device has more (as stream.c goes on after
+ * a short RWF_NOWAIT read).
+ */
+static void rest_classify(int fd, struct fdinfo *f)
+{
+	struct stat st;
+
+	memset(f, 0, sizeof *f);
+	if (fstat(fd, &st) < 0) {
+		f->err = errno;
+		return;
+	}
+	kaio_fd_classify_stat(fd, &st, f);
+	f->probe = f->kind == KAIO_FILE;
+	if (f->chardev)
+		f->chardev = 2;
+}
+
 int kaio_submit(struct aiocb *cb, enum kaio_op op)
 {
 	struct fdinfo f;
+	size_t done;
 	int r;
 
+	if (inline_done(cb, op, &done))
+		return 0;
 	if (foreign_in_flight(cb))
 		return -EINVAL;
-	kaio_fd_classify(cb, op, &f);
+	if (done)
+		rest_classify(cb->aio_fildes, &f);
+	else
+		kaio_fd_classify(cb, op, &f);
 	r = lock_ctx();
 	if (r < 0)
 		return r;
-	r = enqueue_locked(cb, op, &f, NULL);
+	r = enqueue_locked(cb, op, &f, NULL, done);
 	submit_and_unlock();
 	return r;
 }
@@ -376,7 +426,7 @@ int kaio_listio(int mode, struct aiocb *const list[], int nent,
 			continue;
 		}
 		r = enqueue_locked(cb, cb->aio_lio_opcode == LIO_READ ? KAIO_READ : KAIO_WRITE,
-				   &fi[i], lio);
+				   &fi[i], lio, 0);
 		if (r < 0)
 			enq_err = -r;
 		else

@@ -195,14 +195,16 @@ check_measure() {
 # the value on every line), KEY=any for no rule; lines=N: how many
 # processes printed one. A program's terms are added to those of "*",
 # replacing the ones on the same KEY. The keys:
+#   served         kernel + inline: requests kaio served itself
 #   kernel         requests (and polls) io_submit took
+#   inline         requests done in the caller by the hit path (src/inline.c)
 #   poll           waits for a stream fd in a kernel poll
 #   glibc          requests kaio handed to glibc
 #   sync_mode      served in the caller for want of a kernel context
 #   sync_fallback  served in the caller as the kernel refused them
 #   notifier       kaio's notifier thread was started
 served='
-*                  lines=1 kernel>0 glibc=0 sync_mode=0 sync_fallback=0 ctx_error=0
+*                  lines=1 served>0 glibc=0 sync_mode=0 sync_fallback=0 ctx_error=0
 # a read waits on an empty pipe, socket, tty or eventfd by construction
 cancel             poll>0
 cancel_reaped_elsewhere poll>0
@@ -245,7 +247,7 @@ misuse_fork        lines=2 poll>0
 fd_sigpipe         lines=6
 sig_fork_exit      lines=3 notifier>0
 # io_setup fails ENOSYS (seccomp): all 14 requests handed to glibc
-fallback_seccomp   kernel=0 glibc=14 ctx_error=ENOSYS
+fallback_seccomp   served=0 kernel=0 glibc=14 ctx_error=ENOSYS
 '
 
 # served_check NAME STDERR: explains on stdout how the stats lines in STDERR
@@ -270,6 +272,7 @@ served_check() {
 		done
 	done < <(grep -a '^kaio: kernel=' "$err")
 	sum[lines]=$n
+	sum[served]=$((${sum[kernel]:-0} + ${sum[inline]:-0}))
 	if [ "$n" = 0 ]; then
 		echo "no KAIO_STATS line on stderr: kaio did not serve it"
 		return
