@@ -1,7 +1,7 @@
 #!/bin/bash
 # Differential test: the same random POSIX AIO program (tests/diff/gen.c or mt.c),
 # seed by seed, under glibc and under kaio; exit codes and output must match,
-# and the kaio run's KAIO_STATS line must show kaio served it (kernel>0,
+# and the kaio run's KAIO_STATS line must show kaio served it (kernel+inline>0,
 # glibc=0, a kernel context).
 #
 #   tests/diff.sh LIBKAIO.so GEN [--mode LIST] [--seeds N] [--first S] [--time SECONDS]
@@ -9,13 +9,16 @@
 # GEN is tests/diff/gen.c's program; the thread generator (tests/diff/mt.c)
 # is the program mt next to it. A mode says which program runs and under
 # which kaio settings (each one compared with the one glibc run):
-#   plain         gen SEED DIR: 1 to 4 threads, each on files of its own
+#   plain         gen SEED DIR: 1 to 4 threads, each on files of its own;
+#                 kaio with the default and with KAIO_INLINE=0 (no hit path)
 #   cold          gen -c: page cache dropped at random steps; kaio with
-#                 KAIO_URING=0 and with the default
+#                 KAIO_URING=0 KAIO_INLINE=0 and with the default
 #   threads       mt: 2 to 4 threads on shared and separate fds; kaio with
-#                 the default and with KAIO_QUEUE_DEPTH=4 (requests queue
-#                 beyond the ring, so cancels can take them back)
-#   threads-cold  mt -c; kaio with KAIO_URING=0 and with the default
+#                 the default, with KAIO_QUEUE_DEPTH=4 (requests queue
+#                 beyond the ring, so cancels can take them back) and with
+#                 KAIO_INLINE=0
+#   threads-cold  mt -c; kaio with KAIO_URING=0 KAIO_INLINE=0 and with the
+#                 default
 # --mode LIST  modes, comma-separated, each MODE or MODE:N (N seeds of it);
 #              default plain:400,threads:70,cold:30,threads-cold:30
 #              (plain: about 30 s on 2 idle cores; the other three about
@@ -61,10 +64,10 @@ mt=$(dirname "$gen")/mt
 # between them, "-" for none) for MODE; fails for an unknown mode.
 mode_args() {
 	case $1 in
-	plain) prog=$gen args='' variants=- ;;
-	cold) prog=$gen args=-c variants="KAIO_URING=0;-" ;;
-	threads) prog=$mt args='' variants="-;KAIO_QUEUE_DEPTH=4" ;;
-	threads-cold) prog=$mt args=-c variants="KAIO_URING=0;-" ;;
+	plain) prog=$gen args='' variants="-;KAIO_INLINE=0" ;;
+	cold) prog=$gen args=-c variants="KAIO_URING=0 KAIO_INLINE=0;-" ;;
+	threads) prog=$mt args='' variants="-;KAIO_QUEUE_DEPTH=4;KAIO_INLINE=0" ;;
+	threads-cold) prog=$mt args=-c variants="KAIO_URING=0 KAIO_INLINE=0;-" ;;
 	*) return 1 ;;
 	esac
 }
@@ -111,7 +114,8 @@ run_seed() {
 	IFS=';' read -ra vs <<<"$variants"
 	for v in "${vs[@]}"; do
 		kenv=()
-		[ "$v" = - ] || kenv=("$v")
+		# shellcheck disable=SC2206 # a variant is words of NAME=VALUE
+		[ "$v" = - ] || kenv=($v)
 		rm -rf "$d/kaio"
 		mkdir -p "$d/kaio"
 		local k=$d/kaio.out
@@ -121,10 +125,12 @@ run_seed() {
 		krc=$?
 		grep -h '^cold:' "$d/glibc.err" "$d/kaio.err" >>"$tmp/$mode.$s.cold" 2>/dev/null
 		# kaio must have served its run: a KAIO_STATS line with
-		# kernel>0, glibc=0 and a kernel context
+		# kernel+inline > 0, glibc=0 and no kernel context error
 		st=$(grep -a '^kaio: kernel=' "$d/kaio.err")
 		served=
-		[[ $st =~ ^kaio:\ kernel=[1-9][0-9]*\  && $st == *" glibc=0 "* && $st == *" ctx_error=0 "* ]] && served=1
+		[[ $st =~ ^kaio:\ kernel=([0-9]+)\ inline=([0-9]+)\  ]] &&
+			((BASH_REMATCH[1] + BASH_REMATCH[2] > 0)) &&
+			[[ $st == *" glibc=0 "* && $st == *" ctx_error=0 "* ]] && served=1
 		if [ "$grc" = "$krc" ] && cmp -s "$g" "$k"; then
 			[ -n "$served" ] && continue
 			echo "FAIL $mode seed $s, kaio ${kenv[*]:-with the default settings}: same output, but kaio did not serve its run: ${st:-no KAIO_STATS line}" >>"$d/fail"
