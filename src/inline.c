@@ -75,11 +75,15 @@
 #define SKIP_READS 255
 #define RECHECK_WRITES 64
 #define W_UNKNOWN 0
-#define W_NO 255	/* below: writes left before the next F_GETFL */
+#define W_NO 128	/* and above: not inline, for 255 - W_NO more writes */
 
 static unsigned fd_live[FD_SLOTS];
 static unsigned char fd_rskip[FD_SLOTS];
-/* 0: ask; 1..RECHECK_WRITES: inline, that many writes before asking again; W_NO. */
+/*
+ * Writes: W_UNKNOWN, ask (the engine does, with F_GETFL); 1..RECHECK_WRITES:
+ * inline, that many writes before asking again; W_NO..255: not inline, the
+ * engine's until the count reaches W_NO, then ask again.
+ */
 static unsigned char fd_w[FD_SLOTS];
 
 /* Counted per thread slot, summed for KAIO_STATS: no shared line per request. */
@@ -131,7 +135,7 @@ void kaio_inline_learn(int fd, int fl)
 {
 	if (fd >= 0 && fd < FD_SLOTS)
 		__atomic_store_n(&fd_w[fd], fl >= 0 && !(fl & (O_DIRECT | O_DSYNC)) ?
-				 RECHECK_WRITES : W_NO, __ATOMIC_RELAXED);
+				 RECHECK_WRITES : 255, __ATOMIC_RELAXED);
 }
 
 /* The signal of a request done here, as glibc's helper would send it. */
@@ -212,11 +216,15 @@ static int write_here(struct aiocb *cb, long *res)
 	struct iovec iov = { (void *)cb->aio_buf, cb->aio_nbytes };
 	long r;
 
-	if (v == W_UNKNOWN || v == W_NO)
+	if (v >= W_NO) {
+		__atomic_store_n(w, v == W_NO ? W_UNKNOWN : v - 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	if (v == W_UNKNOWN)
 		return 0;
 	if (v == 1) {
 		kaio_inline_learn(fd, fcntl(fd, F_GETFL));
-		if (__atomic_load_n(w, __ATOMIC_RELAXED) == W_NO)
+		if (__atomic_load_n(w, __ATOMIC_RELAXED) != RECHECK_WRITES)
 			return 0;
 	} else {
 		__atomic_store_n(w, v - 1, __ATOMIC_RELAXED);
