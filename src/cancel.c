@@ -16,8 +16,8 @@ static int cancel_one_locked(struct kaio_req *r)
 {
 	/* A batch issuing r owns it until it locks again (issue.c). */
 	if (r->issuer || r->state == KAIO_SUBMITTED || r->state == KAIO_SYNCING ||
-	    r->state == KAIO_URING)
-		return AIO_NOTCANCELED;
+	    r->state == KAIO_URING || r->flushw)
+		return AIO_NOTCANCELED;	/* a sync write's data is in the file */
 	if (r->state == KAIO_POLLING)
 		kaio_poll_cancel_locked(r);
 	kaio_req_complete(r, -ECANCELED);

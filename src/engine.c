@@ -157,11 +157,11 @@ static void stats_report(void)
 		kaio_say("pid=%d: loaded, no POSIX AIO request", (int)getpid());
 		return;
 	}
-	kaio_say("kernel=%lu inline=%lu poll=%lu pollfirst=%lu sync_fallback=%lu sync_mode=%lu "
+	kaio_say("kernel=%lu inline=%lu syncw=%lu poll=%lu pollfirst=%lu sync_fallback=%lu sync_mode=%lu "
 		 "glibc=%lu queued=%lu cancelled=%lu reprobe=%lu peak_inflight=%lu io_submit=%lu "
 		 "io_getevents=%lu ring_reaped=%lu depth=%u ctx_error=%s notifier=%lu "
 		 "lock_max_us=%lu uring=%lu uring_error=%s pid=%d",
-		 st.kernel, st.inline_io, st.polls, st.pollfirst, st.sync_fallback, st.sync_mode,
+		 st.kernel, st.inline_io, st.syncw, st.polls, st.pollfirst, st.sync_fallback, st.sync_mode,
 		 st.foreign, st.queued, st.cancelled, st.reprobe, st.peak_inflight, st.io_submit,
 		 st.io_getevents, st.ring_reaped, st.depth,
 		 st.ctx_error ? strerrorname_np(-st.ctx_error) : "0", st.notifier_started,
@@ -396,7 +396,7 @@ static void barriers_release_locked(const struct kaio_req *w)
 	kaio_list_each_safe(p, t, &eng.barriers) {
 		struct kaio_req *b = kaio_container_of(p, struct kaio_req, q);
 
-		if (b->fd != w->fd || b->wait_op != w->op || b->seq < w->seq || --b->wait)
+		if (b->fd != w->fd || b->wait_op != kaio_req_kind_op(w) || b->seq < w->seq || --b->wait)
 			continue;
 		kaio_list_del(&b->q);
 		b->state = KAIO_QUEUED;
@@ -415,7 +415,8 @@ void kaio_req_complete(struct kaio_req *r, long res)
 	r->state = KAIO_DONE;
 	eng.nlive--;
 	kaio_list_del(&r->live);
-	kaio_inline_hold(r->fd, -1);
+	if (!r->flushw)
+		kaio_inline_hold(r->fd, -1);
 	kaio_list_del(&r->q);
 	if (r->pw) {
 		kaio_pollw_put(r->pw);

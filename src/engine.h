@@ -69,6 +69,7 @@ struct kaio_req {
 	unsigned char nonblock;	/* O_NONBLOCK: EAGAIN is the answer */
 	unsigned char pollfirst;	/* no RWF_NOWAIT: poll, then sync I/O */
 	unsigned char probe;	/* sent as a regular file without fstat (submit.c) */
+	unsigned char flushw;	/* a sync write: written, waits for its flush (syncw.c) */
 	unsigned char owes;	/* counted in eng.owed while it waits in a poll */
 	unsigned char unpollable;	/* the kernel cannot poll this fd for us */
 	unsigned char chardev;	/* a character device (a tty is pollfirst) */
@@ -253,10 +254,21 @@ void kaio_pending_submit(void);
 int kaio_pending_submit_or_unlock(void);
 void kaio_refused_locked(struct kaio_req *r, int err);
 /* r is to be served with a plain syscall, outside the lock (issue.c). */
-/* res of the part of r still to do: with what was done before it. */
+/*
+ * res of the part of r still to do: with what was done before it. A sync
+ * write's flush gives the write's count, or its own error.
+ */
 static inline long kaio_req_total(const struct kaio_req *r, long res)
 {
+	if (r->flushw)
+		return res < 0 ? res : (long)r->done;
 	return !r->done ? res : res < 0 ? (long)r->done : res + (long)r->done;
+}
+
+/* Which requests a barrier of op waits for: a sync write is a write. */
+static inline unsigned char kaio_req_kind_op(const struct kaio_req *r)
+{
+	return r->flushw ? KAIO_WRITE : r->op;
 }
 
 static inline void kaio_sync_queue_locked(struct kaio_req *r)
@@ -305,14 +317,19 @@ struct fdinfo {
 	int err;
 	unsigned char kind, nonblock, seekless, probe, unpollable, chardev;
 	unsigned char cold;	/* a buffered read on a file whose probes miss the cache */
-	struct stat st;		/* when cold */
+	unsigned char wsync;	/* a write to a O_SYNC (KAIO_FSYNC) or O_DSYNC (KAIO_FDSYNC) file */
+	unsigned char flushed;	/* written already (syncw.c): the request is its flush */
+	struct stat st;		/* when cold, or a write to a regular file */
 };
 void kaio_fd_classify(const struct aiocb *cb, enum kaio_op op, struct fdinfo *f);
 void kaio_fd_classify_stat(int fd, const struct stat *st, struct fdinfo *f);
 void kaio_fd_learn(int fd, int file);
 void kaio_fd_cool(int fd);
+void kaio_fd_learn_wflags(int fd, int fl);
 int kaio_fd_cooling(int fd);
 unsigned kaio_count_earlier_locked(const struct kaio_req *r);
+/* O_SYNC and O_DSYNC writes (syncw.c). */
+long kaio_syncw_write(int fd, const struct stat *st, const struct aiocb *cb);
 /* Fds that can block (stream.c). */
 struct kaio_pollw *kaio_pollw_get(void);
 void kaio_pollw_put(struct kaio_pollw *w);

@@ -40,6 +40,29 @@ static unsigned char *fd_slot(int fd)
 	return fd >= 0 && fd < FD_CACHED ? &fd_state[fd] : NULL;
 }
 
+/*
+ * Per fd, for writes: 0 unknown, else 1 + KAIO_FSYNC (O_SYNC), KAIO_FDSYNC
+ * (O_DSYNC) or 0 (neither, or O_DIRECT): learnt with F_GETFL.
+ */
+static unsigned char fd_wsync[FD_CACHED];
+
+static unsigned char *wsync_slot(int fd)
+{
+	return fd >= 0 && fd < FD_CACHED ? &fd_wsync[fd] : NULL;
+}
+
+void kaio_fd_learn_wflags(int fd, int fl)
+{
+	unsigned char v = 1;
+
+	if (fl >= 0 && !(fl & O_DIRECT) && (fl & O_DSYNC))
+		v = 1 + ((fl & O_SYNC) == O_SYNC ? KAIO_FSYNC : KAIO_FDSYNC);
+	if (wsync_slot(fd))
+		__atomic_store_n(wsync_slot(fd), v, __ATOMIC_RELAXED);
+	if (kaio_config.inline_io)
+		kaio_inline_learn(fd, fl);
+}
+
 void kaio_fd_learn(int fd, int file)
 {
 	unsigned char *s = fd_slot(fd), v;
@@ -97,10 +120,19 @@ void kaio_fd_classify(const struct aiocb *cb, enum kaio_op op, struct fdinfo *f)
 	}
 	kaio_fd_classify_stat(cb->aio_fildes, &st, f);
 	kaio_fd_learn(cb->aio_fildes, f->kind == KAIO_FILE);
-	/* May the hit path write to it (inline.c)? Asked once in a while. */
-	if (op == KAIO_WRITE && S_ISREG(st.st_mode) && kaio_config.inline_io &&
-	    kaio_inline_wants(cb->aio_fildes))
-		kaio_inline_learn(cb->aio_fildes, fcntl(cb->aio_fildes, F_GETFL));
+	/*
+	 * A write to a file: O_SYNC or O_DSYNC (syncw.c)? May the hit path
+	 * write to it (inline.c)? Asked once in a while, not per write.
+	 */
+	if (op == KAIO_WRITE && S_ISREG(st.st_mode)) {
+		int fd = cb->aio_fildes;
+
+		if (!wsync_slot(fd) || !__atomic_load_n(wsync_slot(fd), __ATOMIC_RELAXED) ||
+		    (kaio_config.inline_io && kaio_inline_wants(fd)))
+			kaio_fd_learn_wflags(fd, fcntl(fd, F_GETFL));
+		f->wsync = wsync_slot(fd) ? __atomic_load_n(wsync_slot(fd), __ATOMIC_RELAXED) - 1 : 0;
+		f->st = st;
+	}
 	/* A first read probes too: a miss must not block the caller. */
 	if (op == KAIO_READ && !v && f->kind == KAIO_FILE)
 		f->probe = 1;
@@ -126,7 +158,7 @@ unsigned kaio_count_earlier_locked(const struct kaio_req *r)
 	for (p = eng.live.next; p != &eng.live; p = p->next) {
 		struct kaio_req *o = kaio_container_of(p, struct kaio_req, live);
 
-		n += o->fd == r->fd && o->op == r->wait_op && o->seq < r->seq;
+		n += o->fd == r->fd && kaio_req_kind_op(o) == r->wait_op && o->seq < r->seq;
 	}
 	return n;
 }

@@ -117,6 +117,11 @@ void kaio_inline_hold(int fd, int d)
 		__atomic_fetch_add(&fd_live[fd], (unsigned)d, __ATOMIC_RELEASE);
 }
 
+int kaio_inline_idle(int fd)
+{
+	return fd >= 0 && fd < FD_SLOTS && !__atomic_load_n(&fd_live[fd], __ATOMIC_ACQUIRE);
+}
+
 /* fork: the child owns none of the parent's requests, nor its counts. */
 void kaio_inline_forget(void)
 {
@@ -223,7 +228,7 @@ static int write_here(struct aiocb *cb, long *res)
 	if (v == W_UNKNOWN)
 		return 0;
 	if (v == 1) {
-		kaio_inline_learn(fd, fcntl(fd, F_GETFL));
+		kaio_fd_learn_wflags(fd, fcntl(fd, F_GETFL));
 		if (__atomic_load_n(w, __ATOMIC_RELAXED) != RECHECK_WRITES)
 			return 0;
 	} else {

@@ -18,5 +18,7 @@ void kaio_inline_forget(void);
 int kaio_inline_wants(int fd);
 void kaio_inline_learn(int fd, int fl);
 unsigned long kaio_inline_count(void);
+/* No request on fd is in the engine (nor may be: fds beyond the table). */
+int kaio_inline_idle(int fd);
 
 #endif

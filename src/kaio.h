@@ -53,6 +53,7 @@ struct kaio_stats {
 	unsigned long io_submit, io_getevents, ring_reaped, peak_inflight;
 	unsigned long notifier_started;
 	unsigned long inline_io;	/* requests done by the hit path */
+	unsigned long syncw;		/* O_SYNC/O_DSYNC writes flushed apart (syncw.c) */
 	unsigned long lock_max_ns;
 	unsigned depth;
 	int ctx_error;

@@ -281,6 +281,10 @@ void kaio_req_event_locked(struct kaio_req *r, long res)
 {
 	struct iocb *io = &r->iocb;
 
+	if (r->flushw) {
+		kaio_req_complete(r, kaio_req_total(r, res));
+		return;
+	}
 	if (r->probe && res < 0) {
 		eng.in_kernel--;
 		if (kaio_probe_failed_locked(r, res))

@@ -212,8 +212,12 @@ static int enqueue_locked(struct aiocb *cb, enum kaio_op op, const struct fdinfo
 	}
 	if ((f->kind == KAIO_STREAM && !f->nonblock && op <= KAIO_WRITE) || f->probe)
 		r->iocb.aio_rw_flags = RWF_NOWAIT;
+	r->flushw = f->flushed;
 	/* The rest of a read the hit path began (inline.c). */
-	if (done) {
+	if (done && f->flushed) {
+		r->done = done;
+		eng.st.syncw++;
+	} else if (done) {
 		r->done = done;
 		r->iocb.u.c.buf = (char *)r->iocb.u.c.buf + done;
 		r->iocb.u.c.nbytes -= done;
@@ -226,9 +230,13 @@ static int enqueue_locked(struct aiocb *cb, enum kaio_op op, const struct fdinfo
 	kaio_tag_set(cb, TAG_BUSY);
 	r->state = KAIO_QUEUED;
 	r->wait_op = op <= KAIO_WRITE ? op : KAIO_WRITE;
-	r->wait = f->kind == KAIO_STREAM || op > KAIO_WRITE ? kaio_count_earlier_locked(r) : 0;
+	/* A sync write's flush waits for nothing: its fd had nothing queued. */
+	r->wait = (f->kind == KAIO_STREAM || op > KAIO_WRITE) && !f->flushed ?
+		  kaio_count_earlier_locked(r) : 0;
 	kaio_list_add_tail(&eng.live, &r->live);
-	kaio_inline_hold(r->fd, 1);
+	/* A sync write's data is in: later requests may pass its flush. */
+	if (!r->flushw)
+		kaio_inline_hold(r->fd, 1);
 	eng.nlive++;
 	if (f->err) {
 		kaio_req_complete(r, kaio_req_total(r, -f->err));
@@ -345,6 +353,22 @@ int kaio_submit(struct aiocb *cb, enum kaio_op op)
 		rest_classify(cb->aio_fildes, &f);
 	else
 		kaio_fd_classify(cb, op, &f);
+	/*
+	 * O_SYNC or O_DSYNC: the data goes in now, the request waits for its
+	 * flush (syncw.c), once kernel AIO is known to be there (a write made
+	 * here must not be made again by a fallback), and when nothing earlier
+	 * on the fd waits in kaio or in glibc.
+	 */
+	if (f.wsync && !f.err && op == KAIO_WRITE && __atomic_load_n(&eng.ctx, __ATOMIC_RELAXED) &&
+	    !kaio_foreign_used() && kaio_inline_idle(cb->aio_fildes)) {
+		long w = kaio_syncw_write(cb->aio_fildes, &f.st, cb);
+
+		if (w >= 0) {
+			done = (size_t)w;
+			f.flushed = 1;
+			op = (enum kaio_op)f.wsync;
+		}
+	}
 	r = lock_ctx();
 	if (r < 0)
 		return r;
