@@ -12,7 +12,7 @@
 # failed.
 #
 #   - no KAIO_* variable: nothing on stderr;
-#   - KAIO_QUEUE_DEPTH, KAIO_STATS, KAIO_DEBUG, KAIO_FALLBACK, KAIO_URING with bad
+#   - KAIO_QUEUE_DEPTH, KAIO_STATS, KAIO_DEBUG, KAIO_FALLBACK, KAIO_URING, KAIO_INLINE with bad
 #     values: exactly one "kaio: ignoring NAME=..." line, the default used,
 #     the program still right; good values: taken (KAIO_STATS shows depth=);
 #     an empty value reads as unset; a value holding a newline, a carriage
@@ -181,7 +181,7 @@ err_one_warning() {
 		why="the warning does not say it uses the default (${warn_default[$warn_var]})"
 	fi
 }
-declare -A warn_default=([KAIO_QUEUE_DEPTH]=256 [KAIO_STATS]=0 [KAIO_DEBUG]=0 [KAIO_FALLBACK]=glibc [KAIO_URING]=auto)
+declare -A warn_default=([KAIO_QUEUE_DEPTH]=256 [KAIO_STATS]=0 [KAIO_DEBUG]=0 [KAIO_FALLBACK]=glibc [KAIO_URING]=auto [KAIO_INLINE]=1)
 
 # no warning about a value; KAIO_URING=1 may say io_uring is unavailable
 err_no_ignoring() {
@@ -248,7 +248,7 @@ for v in abc 0 65537 -1 ' 8' '8 ' 0x10 1e3 4294967297 99999999999999999999 '+8' 
 	envs=("KAIO_QUEUE_DEPTH=$v")
 	check "KAIO_QUEUE_DEPTH='$v': one warning, default used" rw_basic
 done
-for var in KAIO_STATS KAIO_DEBUG; do
+for var in KAIO_STATS KAIO_DEBUG KAIO_INLINE; do
 	warn_var=$var
 	for v in 2 yes true on -1 ' 1' 01x 10; do
 		envs=("$var=$v")
@@ -286,7 +286,7 @@ done
 # a value near the kernel's limit for one environment string (128 KiB)
 expect_err=err_one_warning
 long=$(head -c 130000 /dev/zero | tr '\0' 9)
-for var in KAIO_QUEUE_DEPTH KAIO_STATS KAIO_DEBUG KAIO_FALLBACK KAIO_URING; do
+for var in KAIO_QUEUE_DEPTH KAIO_STATS KAIO_DEBUG KAIO_FALLBACK KAIO_URING KAIO_INLINE; do
 	warn_var=$var
 	envs=("$var=$long")
 	check "$var=<130000 nines>: one warning" rw_basic
@@ -328,7 +328,7 @@ for v in 1 7 007 64 65536; do
 	else
 		stat_want=("depth=$want" "ctx_error=0")
 	fi
-	stat_want+=("kernel>0" "glibc=0")
+	stat_want+=("served>0" "glibc=0")
 	check "KAIO_QUEUE_DEPTH=$v: taken (depth=$want)" rw_basic
 done
 expect_err=err_empty
@@ -340,23 +340,27 @@ done
 envs=("KAIO_STATS=0" "KAIO_DEBUG=0")
 check "KAIO_STATS=0 KAIO_DEBUG=0: stderr empty" special_files
 # an empty value is unset: no warning, the default
-envs=("KAIO_QUEUE_DEPTH=" "KAIO_STATS=" "KAIO_DEBUG=" "KAIO_FALLBACK=" "KAIO_URING=")
+envs=("KAIO_QUEUE_DEPTH=" "KAIO_STATS=" "KAIO_DEBUG=" "KAIO_FALLBACK=" "KAIO_URING=" "KAIO_INLINE=")
 check "every KAIO_* empty: read as unset, stderr empty" rw_basic
 expect_err=err_no_ignoring
 for v in auto 0 1; do
 	envs=("KAIO_URING=$v")
 	check "KAIO_URING=$v: taken, no warning about it" rw_basic
 done
+for v in 0 1 00 01; do
+	envs=("KAIO_INLINE=$v")
+	check "KAIO_INLINE=$v: taken, no warning about it" rw_basic
+done
 traced=
 
 # --- 3. KAIO_STATS, KAIO_DEBUG -----------------------------------------------
 expect_err=err_stats
 envs=("KAIO_STATS=1")
-stat_want=("kernel>0" "glibc=0" "notifier=0" "ctx_error=0" "depth=256" "sync_mode=0")
+stat_want=("served>0" "glibc=0" "notifier=0" "ctx_error=0" "depth=256" "sync_mode=0")
 check "KAIO_STATS=1: one stats line (SIGEV_NONE file program)" rw_basic
-stat_want=("kernel>0" "poll>0" "glibc=0" "ctx_error=0")
+stat_want=("served>0" "poll>0" "glibc=0" "ctx_error=0")
 check "KAIO_STATS=1: poll>0 for pipes, eventfd, FIFO" special_files
-stat_want=("kernel>0" "poll>0" "glibc=0" "notifier=1" "ctx_error=0")
+stat_want=("served>0" "poll>0" "glibc=0" "notifier=1" "ctx_error=0")
 check "KAIO_STATS=1: notifier=1 with a SIGEV_SIGNAL request" fallback_seccomp none
 
 expect_err=err_debug
@@ -441,18 +445,18 @@ done
 expect_err=err_stats
 for d in 8 16; do
 	envs=("KAIO_QUEUE_DEPTH=$d" "KAIO_STATS=1")
-	stat_want=("depth=$d" "ctx_error=0" "kernel>0" "poll>0" "glibc=0" "sync_mode=0")
+	stat_want=("depth=$d" "ctx_error=0" "served>0" "poll>0" "glibc=0" "sync_mode=0")
 	check "KAIO_QUEUE_DEPTH=$d: 4096 file reads beside 16 idle pipe reads" fallback_aiomax 16
 done
 envs=("KAIO_QUEUE_DEPTH=1" "KAIO_STATS=1")
-stat_want=("depth=1" "ctx_error=0" "kernel>0" "glibc=0" "sync_mode=0")
+stat_want=("depth=1" "ctx_error=0" "served>0" "glibc=0" "sync_mode=0")
 check "KAIO_QUEUE_DEPTH=1: 4096 file reads, 1024 writes" fallback_aiomax 0
 # cancel of requests queued in user space for ring space
 envs=("KAIO_QUEUE_DEPTH=4" "KAIO_STATS=1")
 run_k cancel_q misuse_cancel
 why=
 [ "$rc" = 0 ] || why="exit $rc"
-stat_want=("depth=4" "ctx_error=0" "kernel>0" "cancelled>0" "glibc=0")
+stat_want=("depth=4" "ctx_error=0" "served>0" "cancelled>0" "glibc=0")
 [ -z "$why" ] && err_stats
 if [ -z "$why" ]; then
 	c=$(measure cancel_file_cancelled)
@@ -488,7 +492,7 @@ aiomax_tests() {
 	aiomax_set $((cur + 64))
 	expect_err=err_stats
 	envs=("KAIO_STATS=1")
-	stat_want=("ctx_error=0" "depth<=64" "depth>=1" "kernel>0" "glibc=0")
+	stat_want=("ctx_error=0" "depth<=64" "depth>=1" "served>0" "glibc=0")
 	check "aio-max-nr = aio-nr + 64: a smaller ring, 4096 reads, 1024 writes" fallback_aiomax 0
 	local d
 	d=$(stat_of depth)
@@ -541,7 +545,7 @@ valid_value() {
 ref rw_basic
 fuzz_log=$tmp/fuzz.log
 : >"$fuzz_log"
-for var in KAIO_QUEUE_DEPTH KAIO_STATS KAIO_DEBUG KAIO_FALLBACK KAIO_URING; do
+for var in KAIO_QUEUE_DEPTH KAIO_STATS KAIO_DEBUG KAIO_FALLBACK KAIO_URING KAIO_INLINE; do
 	bad=0 nvalid=0 longest=0
 	for ((i = 0; i < fuzz_n; i++)); do
 		rand_value

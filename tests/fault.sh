@@ -85,16 +85,17 @@ how() {
 
 # served: the KAIO_STATS lines of a kaio run (in $err; one per process
 # that used kaio and ended with exit(3)) show that kaio served it: at least
-# one, glibc=0 and kernel>0 summed over them; else the reason is added to $why.
+# one, glibc=0 and kernel+inline>0 summed over them; else the reason is added
+# to $why.
 served() {
 	local n g k
 	n=$(grep -c '^kaio: kernel=' "$err")
 	g=$(grep -o ' glibc=[0-9]*' "$err" | awk -F= '{ s += $2 } END { print s + 0 }')
-	k=$(grep -o '^kaio: kernel=[0-9]*' "$err" | awk -F= '{ s += $2 } END { print s + 0 }')
+	k=$(grep -oE '^kaio: kernel=[0-9]+ inline=[0-9]+' "$err" | tr ' ' '\n' | awk -F= '$2 != "" { s += $2 } END { print s + 0 }')
 	if [ "$n" = 0 ]; then
 		why="${why:+$why; }no KAIO_STATS line: kaio did not serve it"
 	elif [ "$g" != 0 ] || [ "$k" = 0 ]; then
-		why="${why:+$why; }KAIO_STATS: kernel=$k glibc=$g summed, want kernel>0 glibc=0"
+		why="${why:+$why; }KAIO_STATS: kernel+inline=$k glibc=$g summed, want kernel+inline>0 glibc=0"
 	fi
 }
 

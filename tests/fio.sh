@@ -118,11 +118,11 @@ for mode in buffered direct; do
 	st=$(grep -a '^kaio: kernel=' "$mode-t.err" | tail -n 1 || true)
 	stat() { stats_field "$1" "$st"; }
 	want=$((2 * size_kb / 4))
-	k=$(stat kernel) u=$(stat uring) g=$(stat glibc) sm=$(stat sync_mode) sf=$(stat sync_fallback)
-	if ((rc == 0)) && [[ -n $st && $((k + ${u:-0})) -ge $want && $g == 0 && $sm == 0 && $sf == 0 ]]; then
-		pass "$what, --thread: KAIO_STATS kernel=$k uring=${u:-0} (>= $want I/Os together), glibc=0, none in the caller"
+	k=$(stat kernel) u=$(stat uring) i=$(stat inline) g=$(stat glibc) sm=$(stat sync_mode) sf=$(stat sync_fallback)
+	if ((rc == 0)) && [[ -n $st && $((k + ${u:-0} + ${i:-0})) -ge $want && $g == 0 && $sm == 0 && $sf == 0 ]]; then
+		pass "$what, --thread: KAIO_STATS kernel=$k uring=${u:-0} inline=${i:-0} (>= $want I/Os together), glibc=0, no fallback"
 	else
-		fail "$what, --thread: KAIO_STATS show every I/O in the kernel" "exit $rc; want kernel+uring>=$want glibc=0 sync_mode=0 sync_fallback=0; got: ${st:-no KAIO_STATS line}"
+		fail "$what, --thread: KAIO_STATS show every I/O served by kaio" "exit $rc; want kernel+uring+inline>=$want glibc=0 sync_mode=0 sync_fallback=0; got: ${st:-no KAIO_STATS line}"
 	fi
 done
 

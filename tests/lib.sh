@@ -57,9 +57,17 @@ summary() {
 }
 
 # stats_field KEY TEXT: KEY's value in the first KAIO_STATS line of TEXT
-# (empty if there is none).
+# (empty if there is none). KEY served: kernel + inline, the requests kaio
+# served itself (through the kernel context or on the hit path).
 stats_field() {
-	grep -a -m1 '^kaio: kernel=' <<<"$2" | tr ' ' '\n' | sed -n "s/^$1=//p" || true
+	local line
+	line=$(grep -a -m1 '^kaio: kernel=' <<<"$2" || true)
+	if [ "$1" = served ]; then
+		[ -n "$line" ] || return 0
+		tr ' ' '\n' <<<"${line#kaio: }" | awk -F= '$1 == "kernel" || $1 == "inline" { s += $2 } END { print s + 0 }'
+		return 0
+	fi
+	tr ' ' '\n' <<<"$line" | sed -n "s/^$1=//p" || true
 }
 
 # fs.aio-max-nr is system-wide: a suite lowers it only as root, under an

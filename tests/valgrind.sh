@@ -203,8 +203,8 @@ vg_one() {
 		return
 	elif [ "$rc" != 0 ]; then
 		why="the program failed under valgrind (exit $rc)"
-	elif ! grep -aq '^kaio: kernel=[1-9]' "$out"; then
-		why="no KAIO_STATS line with kernel>0: kaio did not serve it"
+	elif ! grep -aqE '^kaio: kernel=([1-9][0-9]* inline=[0-9]+|[0-9]+ inline=[1-9])' "$out"; then
+		why="no KAIO_STATS line with kernel+inline>0: kaio did not serve it"
 	elif grep -a '^kaio: kernel=' "$out" | grep -vq ' glibc=0 '; then
 		why="KAIO_STATS: requests handed to glibc"
 	fi

@@ -125,6 +125,21 @@ for bad in '' 2 yes AUTO ' 1' 01; do
 done
 expect_rc "--uring without a value rejected" 125 "$kaio" --uring
 
+# --inline
+for m in 0 1; do
+	run "$kaio" --inline="$m" sh -c 'printf %s "${KAIO_INLINE-unset}"'
+	if ((rc == 0)) && [[ $out == "$m" ]]; then pass "--inline=$m sets KAIO_INLINE=$m"; else fail "--inline=$m sets KAIO_INLINE=$m" "exit $rc, got '$out'"; fi
+done
+run "$kaio" --inline 0 sh -c 'printf %s "${KAIO_INLINE-unset}"'
+if ((rc == 0)) && [[ $out == 0 ]]; then pass "--inline 0 (separate argument)"; else fail "--inline 0 (separate argument)" "exit $rc, got '$out'"; fi
+for bad in '' 2 yes on ' 1' 01 -1; do
+	expect_rc "--inline='$bad' rejected with 125" 125 "$kaio" --inline="$bad" true
+done
+expect_rc "--inline without a value rejected" 125 "$kaio" --inline
+for bad in 2 yes ' 1'; do
+	expect_rc "KAIO_INLINE='$bad' rejected with 125" 125 env KAIO_INLINE="$bad" "$kaio" true
+done
+
 # KAIO_* values the wrapper passes on: the library's rules, checked before
 # the command runs (the library alone would warn only at the first AIO call)
 env_rc() { # NAME WANT-RC VAR=VALUE...
@@ -234,11 +249,11 @@ if [[ -z $progdir ]]; then
 else
 	mkdir -p "$tmp/rw"
 	run "$kaio" -s "$progdir/rw_basic" "$tmp/rw"
-	k=$(stat kernel) g=$(stat glibc) c=$(stat ctx_error)
+	k=$(stat served) g=$(stat glibc) c=$(stat ctx_error)
 	if ((rc == 0)) && [[ $k =~ ^[0-9]+$ && $k -gt 0 && $g == 0 && $c == 0 ]]; then
-		pass "kaio -s rw_basic: served by kaio (kernel=$k glibc=0)"
+		pass "kaio -s rw_basic: served by kaio (kernel+inline=$k glibc=0)"
 	else
-		fail "kaio -s rw_basic: served by kaio" "exit $rc, kernel=${k:-none} glibc=${g:-none} ctx_error=${c:-none}"
+		fail "kaio -s rw_basic: served by kaio" "exit $rc, kernel+inline=${k:-none} glibc=${g:-none} ctx_error=${c:-none}"
 	fi
 	rm -rf "$tmp/rw"/*
 	run "$kaio" -s -q 16 "$progdir/rw_basic" "$tmp/rw"
