@@ -324,6 +324,7 @@ struct fdinfo {
 void kaio_fd_classify(const struct aiocb *cb, enum kaio_op op, struct fdinfo *f);
 void kaio_fd_classify_stat(int fd, const struct stat *st, struct fdinfo *f);
 void kaio_fd_learn(int fd, int file);
+int kaio_fstat(int fd, struct stat *st);
 void kaio_fd_cool(int fd);
 void kaio_fd_learn_wflags(int fd, int fl);
 int kaio_fd_cooling(int fd);

@@ -177,7 +177,7 @@ static int at_eof(int fd, off_t end)
 {
 	struct stat st;
 
-	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && end >= st.st_size;
+	return kaio_fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && end >= st.st_size;
 }
 
 static int read_here(struct aiocb *cb, long *res)

@@ -214,7 +214,7 @@ static int probe_short_locked(struct kaio_req *r, long res)
 
 	r->probe = 0;
 	io->aio_rw_flags = 0;
-	if (fstat(r->fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) ||
+	if (kaio_fstat(r->fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) ||
 	    (S_ISREG(st.st_mode) && io->u.c.offset + res >= st.st_size))
 		return 0;
 	eng.st.reprobe++;
@@ -239,7 +239,7 @@ int kaio_probe_failed_locked(struct kaio_req *r, long err)
 	r->probe = 0;
 	r->iocb.aio_rw_flags = 0;
 	eng.st.reprobe++;
-	if (fstat(r->fd, &st) < 0)
+	if (kaio_fstat(r->fd, &st) < 0)
 		return 0;
 	kaio_fd_classify_stat(r->fd, &st, &f);
 	kaio_fd_learn(r->fd, f.kind == KAIO_FILE);

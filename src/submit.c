@@ -329,7 +329,7 @@ static void rest_classify(int fd, struct fdinfo *f)
 	struct stat st;
 
 	memset(f, 0, sizeof *f);
-	if (fstat(fd, &st) < 0) {
+	if (kaio_fstat(fd, &st) < 0) {
 		f->err = errno;
 		return;
 	}

@@ -80,7 +80,7 @@ static int shadow_locked(int fd, const struct stat *st)
 		return -1;
 	}
 	/* The number may have changed hands in between. */
-	if (fstat(sh, &st2) < 0 || st2.st_dev != st->st_dev || st2.st_ino != st->st_ino) {
+	if (kaio_fstat(sh, &st2) < 0 || st2.st_dev != st->st_dev || st2.st_ino != st->st_ino) {
 		close(sh);
 		return -1;
 	}
