@@ -96,9 +96,9 @@ $(B)/kaio: scripts/kaio.in
 $(B)/runstat: scripts/runstat.c
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
-# kaio --check runs it; it lives beside the library.
-$(B)/kaio-check: scripts/kaio-check.c
-	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
+# kaio --check and kaio --show-stats run it; it lives beside the library.
+$(B)/kaio-check: scripts/kaio-check.c scripts/kaio-stats.c src/statfile.h
+	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) $(LDFLAGS)
 
 # Unit tests: the engine compiled again with sanitizers, linked with cmocka,
 # and the kernel calls wrapped so tests can script io_submit's answers.

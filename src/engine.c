@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "statfile.h"
 #include "uring.h"
 
 /*
@@ -175,13 +176,14 @@ long kaio_now_ns(void)
 	return t.tv_sec * 1000000000L + t.tv_nsec;
 }
 
-/* KAIO_STATS only: the longest the lock was held. */
+/* KAIO_STATS or KAIO_STATS_FILE only: the longest the lock was held. */
 void kaio_hold_end(void)
 {
 	unsigned long d = (unsigned long)(kaio_now_ns() - eng.lock_t0);
 
 	if (d > eng.st.lock_max_ns)
 		eng.st.lock_max_ns = d;
+	kaio_statfile_sync();
 }
 
 static void engine_init(void)
@@ -190,7 +192,7 @@ static void engine_init(void)
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	if (kaio_config.stats)
 		atexit(stats_report);
-	eng.timed = kaio_config.stats;
+	eng.timed = kaio_config.stats || kaio_config.stats_file;
 }
 
 /* KAIO_STATS at load: a process that never calls POSIX AIO reports too. */
@@ -206,6 +208,8 @@ void kaio_engine_enter(void)
 {
 	pthread_once(&init_once, engine_init);
 	kaio_lock();
+	if (kaio_config.stats_file && !kaio_statfile_tried)
+		kaio_statfile_open();
 }
 
 /* Called with the lock held; creates the context on first use. */
@@ -290,6 +294,7 @@ static void forget_all(void)
 	eng.efd = -1;
 	eng.ctx_err = 0;
 	memset(&eng.st, 0, sizeof eng.st);	/* the child counts its own requests */
+	kaio_statfile_forget();
 	eng.in_kernel = eng.nlive = 0;
 	eng.wissuing = eng.issuing = 0;
 	eng.in_uring = 0;
