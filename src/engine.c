@@ -456,6 +456,10 @@ void kaio_set_foreign(struct aiocb *cb, int on)
 	if (on) {
 		__atomic_store_n(&eng.foreign, 1, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&eng.st.foreign, 1, __ATOMIC_RELAXED);
+		if (kaio_statfile_tried) {	/* counted outside the lock: into the file now */
+			kaio_lock();
+			kaio_unlock();
+		}
 	}
 	kaio_tag_set(cb, on ? TAG_FOREIGN : TAG_RETURNED);
 }
