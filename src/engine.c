@@ -24,7 +24,8 @@
  * request pool) happens only in the submitting calls (submit.c).
  *
  * Files, each calling only those below it: ring.c, table.c, env.c (the
- * kernel, GLib, the environment); engine.c (this: state, completion); fd.c
+ * kernel, GLib, the environment); statfile.c (the counters' file, from
+ * engine.c only); engine.c (this: state, completion); fd.c
  * (what a fd is); stream.c (the rules per kind of fd, events and refusals);
  * issue.c (into the kernel, unlocked); reap.c (events out of the kernel,
  * results); wait.c, notify.c, cancel.c, submit.c (the calls). One loop
