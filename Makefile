@@ -45,6 +45,8 @@ PROG_BIN = $(PROG_SRC:tests/prog/%.c=$(B)/prog/%)
 # Differential generator and fault programs: plain POSIX AIO like tests/prog.
 DIFF_BIN = $(patsubst tests/diff/%.c,$(B)/diff/%,$(wildcard tests/diff/*.c))
 FAULT_BIN = $(patsubst tests/fault/%.c,$(B)/fault/%,$(wildcard tests/fault/*.c))
+# A server-like program for KAIO_STATS_FILE (tests/stats.sh).
+STATS_BIN = $(patsubst tests/stats/%.c,$(B)/stats/%,$(wildcard tests/stats/*.c))
 # The multithreaded unit tests again, under ThreadSanitizer.
 TSAN     = -fsanitize=thread -fno-omit-frame-pointer
 ENG_TSAN = $(ENG_SRC:%.c=$(B)/tsan/%.o)
@@ -96,9 +98,9 @@ $(B)/kaio: scripts/kaio.in
 $(B)/runstat: scripts/runstat.c
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
-# kaio --check runs it; it lives beside the library.
-$(B)/kaio-check: scripts/kaio-check.c
-	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
+# kaio --check and kaio --show-stats run it; it lives beside the library.
+$(B)/kaio-check: scripts/kaio-check.c scripts/kaio-stats.c src/statfile.h
+	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) $(LDFLAGS)
 
 # Unit tests: the engine compiled again with sanitizers, linked with cmocka,
 # and the kernel calls wrapped so tests can script io_submit's answers.
@@ -129,6 +131,10 @@ $(B)/fault/%: tests/fault/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -pthread -o $@ $< $(LDFLAGS)
 
+$(B)/stats/%: tests/stats/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -pthread -o $@ $< $(LDFLAGS)
+
 $(B)/tsan/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(TSAN) -Isrc $(GLIB_CF) -c -o $@ $<
@@ -149,7 +155,7 @@ $(B)/alloc/loop: tests/alloc/loop.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
-_check: _all $(UNIT_BIN) $(PROG_BIN) $(DIFF_BIN) $(FAULT_BIN) $(TSAN_BIN) $(B)/alloc/count.so $(B)/alloc/loop $(B)/uring/refuse
+_check: _all $(UNIT_BIN) $(PROG_BIN) $(DIFF_BIN) $(FAULT_BIN) $(STATS_BIN) $(TSAN_BIN) $(B)/alloc/count.so $(B)/alloc/loop $(B)/uring/refuse
 	@tests/check.sh $(B) $(UNIT_BIN)
 
 _demo: _all

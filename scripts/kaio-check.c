@@ -5,6 +5,8 @@
  *                                 exit 0 when kaio will serve, 1 when not
  *   kaio-check --loadable PROGRAM says on stderr (as "kaio: ...") when
  *                                 LD_PRELOAD cannot reach PROGRAM; exit 0
+ *   kaio-check --stats TARGET...  statistics lines from KAIO_STATS_FILE
+ *                                 files (kaio-stats.c)
  *
  * PROGRAM is a path (the wrapper has searched PATH). The KAIO_* variables
  * are read as the library reads them (the wrapper has checked them).
@@ -61,6 +63,8 @@ static const char *const aio_names[] = {
 #define FIRST64 9
 
 static int served = 1;
+
+int kaio_stats_main(int argc, char **argv);	/* kaio-stats.c */
 
 static void say(const char *label, const char *mark, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -772,8 +776,11 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && !strcmp(argv[1], "--loadable"))
 		return loadable(argv[2]);
+	if (argc >= 3 && !strcmp(argv[1], "--stats"))
+		return kaio_stats_main(argc - 2, argv + 2);
 	if (argc < 2 || argc > 3 || argv[1][0] == '-') {
-		fputs("usage: kaio-check LIB [PROGRAM] | kaio-check --loadable PROGRAM (run by kaio --check)\n", stderr);
+		fputs("usage: kaio-check LIB [PROGRAM] | kaio-check --loadable PROGRAM | "
+		      "kaio-check --stats TARGET... (run by kaio --check, kaio --show-stats)\n", stderr);
 		return 125;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -24,7 +24,8 @@
  * request pool) happens only in the submitting calls (submit.c).
  *
  * Files, each calling only those below it: ring.c, table.c, env.c (the
- * kernel, GLib, the environment); engine.c (this: state, completion); fd.c
+ * kernel, GLib, the environment); statfile.c (the counters' file, from
+ * engine.c only); engine.c (this: state, completion); fd.c
  * (what a fd is); stream.c (the rules per kind of fd, events and refusals);
  * issue.c (into the kernel, unlocked); reap.c (events out of the kernel,
  * results); wait.c, notify.c, cancel.c, submit.c (the calls). One loop
@@ -48,6 +49,7 @@
 
 #include "engine.h"
 #include "inline.h"
+#include "statfile.h"
 #include "uring.h"
 
 /*
@@ -176,13 +178,14 @@ long kaio_now_ns(void)
 	return t.tv_sec * 1000000000L + t.tv_nsec;
 }
 
-/* KAIO_STATS only: the longest the lock was held. */
+/* KAIO_STATS or KAIO_STATS_FILE only: the longest the lock was held. */
 void kaio_hold_end(void)
 {
 	unsigned long d = (unsigned long)(kaio_now_ns() - eng.lock_t0);
 
 	if (d > eng.st.lock_max_ns)
 		eng.st.lock_max_ns = d;
+	kaio_statfile_sync();
 }
 
 static void engine_init(void)
@@ -191,7 +194,7 @@ static void engine_init(void)
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	if (kaio_config.stats)
 		atexit(stats_report);
-	eng.timed = kaio_config.stats;
+	eng.timed = kaio_config.stats || kaio_config.stats_file;
 }
 
 /* KAIO_STATS at load: a process that never calls POSIX AIO reports too. */
@@ -212,6 +215,22 @@ void kaio_engine_enter(void)
 {
 	pthread_once(&init_once, engine_init);
 	kaio_lock();
+	if (kaio_config.stats_file && !kaio_statfile_tried)
+		kaio_statfile_open();
+}
+
+/*
+ * KAIO_STATS_FILE: the hit path (inline.c) counts without the lock, so it
+ * brings the file up to date itself now and then: made at its first
+ * request, copied into at most every 10 ms.
+ */
+void kaio_stats_nudge(void)
+{
+	if (kaio_trylock())
+		return;
+	if (!kaio_statfile_tried)
+		kaio_statfile_open();
+	kaio_unlock();	/* copies the counters into the file */
 }
 
 /* Called with the lock held; creates the context on first use. */
@@ -296,6 +315,7 @@ static void forget_all(void)
 	eng.efd = -1;
 	eng.ctx_err = 0;
 	memset(&eng.st, 0, sizeof eng.st);	/* the child counts its own requests */
+	kaio_statfile_forget();
 	eng.in_kernel = eng.nlive = 0;
 	eng.wissuing = eng.issuing = 0;
 	eng.in_uring = 0;
@@ -460,6 +480,10 @@ void kaio_set_foreign(struct aiocb *cb, int on)
 	if (on) {
 		__atomic_store_n(&eng.foreign, 1, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&eng.st.foreign, 1, __ATOMIC_RELAXED);
+		if (kaio_statfile_tried) {	/* counted outside the lock: into the file now */
+			kaio_lock();
+			kaio_unlock();
+		}
 	}
 	kaio_tag_set(cb, on ? TAG_FOREIGN : TAG_RETURNED);
 }

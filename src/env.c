@@ -5,6 +5,7 @@
  * Diagnostics go to stderr with write(2): no stdio, so they are safe anywhere.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,36 @@ static int env_word(const char *name, const char *const words[], int n, int def)
 	return def;
 }
 
+/*
+ * KAIO_STATS_FILE: an absolute path in which %p stands for the pid and %%
+ * for a '%'; a final '/' names a directory, the file being kaio.%p.stats in
+ * it. Kept as given: statfile.c expands it in the process that opens it.
+ */
+static const char *env_path(const char *name)
+{
+	static char path[PATH_MAX];
+	const char *s = secure_getenv(name);
+	const char *p;
+
+	if (!s || !*s)
+		return NULL;
+	for (p = s; *p; p++)
+		if (*p == '%' && (p[1] == 'p' || p[1] == '%'))
+			p++;
+		else if (*p == '%' || (unsigned char)*p < 0x20 || *p == 0x7f)
+			break;
+	if (*s != '/' || *p || p - s > PATH_MAX - 64) {
+		char buf[65];
+
+		kaio_say("ignoring %s='%s': expected an absolute path "
+			 "(%%p: the pid, %%%%: a %%, a final /: a directory); using none",
+			 name, shown(s, buf));
+		return NULL;
+	}
+	memcpy(path, s, (size_t)(p - s) + 1);
+	return path;
+}
+
 void kaio_config_load(void)
 {
 	static const char *const fallbacks[] = { "glibc", "sync", "error" };
@@ -109,6 +140,7 @@ void kaio_config_load(void)
 
 	kaio_config.debug = (int)env_uint("KAIO_DEBUG", 0, 0, 1);
 	kaio_config.stats = (int)env_uint("KAIO_STATS", 0, 0, 1);
+	kaio_config.stats_file = env_path("KAIO_STATS_FILE");
 	kaio_config.queue_depth = env_uint("KAIO_QUEUE_DEPTH", KAIO_DEPTH_DEFAULT,
 					   1, KAIO_DEPTH_MAX);
 	kaio_config.fallback = (enum kaio_fallback)env_word("KAIO_FALLBACK", fallbacks, 3,

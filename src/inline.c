@@ -66,6 +66,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -95,11 +96,25 @@ static struct {
 static unsigned slot_next;
 static __thread unsigned my_slot;
 
+#define NUDGE_NS 10000000
+
 static void count_one(void)
 {
+	static int64_t nudged;
+	struct timespec t;
+	int64_t now;
+
 	if (!my_slot)
 		my_slot = __atomic_add_fetch(&slot_next, 1, __ATOMIC_RELAXED) % SLOTS + 1;
 	__atomic_fetch_add(&served[my_slot - 1].n, 1, __ATOMIC_RELAXED);
+	if (!kaio_config.stats_file)
+		return;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+	now = (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+	if (now - __atomic_load_n(&nudged, __ATOMIC_RELAXED) >= NUDGE_NS) {
+		__atomic_store_n(&nudged, now, __ATOMIC_RELAXED);
+		kaio_stats_nudge();
+	}
 }
 
 unsigned long kaio_inline_count(void)

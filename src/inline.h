@@ -20,5 +20,7 @@ void kaio_inline_learn(int fd, int fl);
 unsigned long kaio_inline_count(void);
 /* No request on fd is in the engine (nor may be: fds beyond the table). */
 int kaio_inline_idle(int fd);
+/* KAIO_STATS_FILE: the counters into the file now (engine.c). */
+void kaio_stats_nudge(void);
 
 #endif

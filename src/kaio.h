@@ -68,6 +68,7 @@ enum kaio_uring_mode { KAIO_URING_NEVER, KAIO_URING_REQUIRED, KAIO_URING_AUTO };
 struct kaio_config {
 	unsigned queue_depth;
 	int stats, debug;
+	const char *stats_file;	/* KAIO_STATS_FILE, unexpanded, or NULL */
 	enum kaio_fallback fallback;	/* when there is no kernel AIO */
 	enum kaio_uring_mode uring;
 	int inline_io;	/* KAIO_INLINE: the hit path (inline.c) */

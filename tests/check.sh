@@ -12,6 +12,7 @@ suites=(
 	"tests/prog/run.sh $build/libkaio.so $build/prog"
 	"tests/wrapper.sh $build/kaio $build/libkaio.so $build/prog"
 	"tests/man.sh $build/kaio $build/libkaio.so $build/prog"
+	"tests/stats.sh $build/kaio $build/libkaio.so $build/stats/server"
 	"tests/kcheck.sh $build/kaio $build/libkaio.so $build/prog"
 	"tests/deb.sh $build $build/prog"
 	"tests/env.sh $build/libkaio.so $build/prog"

@@ -181,7 +181,8 @@ err_one_warning() {
 		why="the warning does not say it uses the default (${warn_default[$warn_var]})"
 	fi
 }
-declare -A warn_default=([KAIO_QUEUE_DEPTH]=256 [KAIO_STATS]=0 [KAIO_DEBUG]=0 [KAIO_FALLBACK]=glibc [KAIO_URING]=auto [KAIO_INLINE]=1)
+declare -A warn_default=([KAIO_QUEUE_DEPTH]=256 [KAIO_STATS]=0 [KAIO_DEBUG]=0 [KAIO_FALLBACK]=glibc [KAIO_URING]=auto
+	[KAIO_INLINE]=1 [KAIO_STATS_FILE]=none)
 
 # no warning about a value; KAIO_URING=1 may say io_uring is unavailable
 err_no_ignoring() {
@@ -265,6 +266,13 @@ for v in bogus AUTO Auto ' auto' 'auto ' 2 -1 01 00 ' 1' '0 ' yes true on off ne
 	envs=("KAIO_URING=$v")
 	check "KAIO_URING='$v': one warning" rw_basic
 done
+# KAIO_STATS_FILE: an absolute path, '%' only as %p or %% (tests/stats.sh
+# has the file itself)
+warn_var=KAIO_STATS_FILE
+for v in relative ./x '~/x' ' /x' '/x/%d' '/x/%' '/x/%P' '%p' $'/x\ny' $'/x\ty' "/$(head -c 4100 /dev/zero | tr '\0' x)"; do
+	envs=("KAIO_STATS_FILE=$v")
+	check "KAIO_STATS_FILE=${v:0:40}: one warning" rw_basic
+done
 # the warning stays one line of text whatever the value holds (a newline,
 # a carriage return, a terminal escape): control bytes are not echoed raw
 err_one_clean_line() {
@@ -276,7 +284,7 @@ err_one_clean_line() {
 }
 expect_err=err_one_clean_line
 for v in $'8\n9' $'abc\rkaio: fine' $'\e[2J\e[31mred'; do
-	for var in KAIO_QUEUE_DEPTH KAIO_FALLBACK KAIO_URING; do
+	for var in KAIO_QUEUE_DEPTH KAIO_FALLBACK KAIO_URING KAIO_STATS_FILE; do
 		warn_var=$var
 		envs=("$var=$v")
 		check "$var=${v@Q}: one clean warning line" rw_basic
@@ -286,7 +294,7 @@ done
 # a value near the kernel's limit for one environment string (128 KiB)
 expect_err=err_one_warning
 long=$(head -c 130000 /dev/zero | tr '\0' 9)
-for var in KAIO_QUEUE_DEPTH KAIO_STATS KAIO_DEBUG KAIO_FALLBACK KAIO_URING KAIO_INLINE; do
+for var in KAIO_QUEUE_DEPTH KAIO_STATS KAIO_DEBUG KAIO_FALLBACK KAIO_URING KAIO_INLINE KAIO_STATS_FILE; do
 	warn_var=$var
 	envs=("$var=$long")
 	check "$var=<130000 nines>: one warning" rw_basic
