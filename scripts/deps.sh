@@ -3,6 +3,9 @@
 # Installs the Debian packages kaio needs when they are missing: with apt-get
 # when run as root, otherwise it prints the apt-get line and fails.
 # Prints nothing when everything is already installed.
+# full (make check) also installs the i386 packages on an amd64 machine
+# (dpkg --add-architecture i386 first): where they cannot be had, it says so
+# and succeeds, and make check's i386 part skips.
 set -euo pipefail
 
 case "${1-}" in
@@ -16,20 +19,52 @@ bench) pkgs=(gcc make pkg-config libaio-dev liburing-dev libglib2.0-dev fio gnup
 *)     echo "usage: $0 build|full|bench|soak|lint|deb" >&2; exit 2 ;;
 esac
 
+native=$(dpkg --print-architecture)
+# NAME: the native (or Architecture: all) instance; NAME:ARCH: that one. With
+# i386 added, dpkg-query lists libaio-dev twice, once per architecture.
+installed() {
+	local want=${1#*:}
+	[[ $1 == *:* ]] || want="$native|all"
+	# Unknown packages make dpkg-query fail; "deinstall ok config-files"
+	# and half-installed states count as missing too.
+	dpkg-query -W -f='${Status} ${Architecture}\n' "$1" 2>/dev/null | grep -qE "^install ok installed ($want)\$"
+}
+
 missing_pkgs() {
 	local p
 	missing=()
 	for p in "${pkgs[@]}"; do
-		# Unknown packages make dpkg-query fail; "deinstall ok config-files"
-		# and half-installed states count as missing too.
-		if [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" != "install ok installed" ]]; then
-			missing+=("$p")
-		fi
+		installed "$p" || missing+=("$p")
 	done
 }
 
+# The i386 build beside the amd64 one (tests/i386.sh skips without it).
+i386=()
+[[ $1 == full && $native == amd64 ]] &&
+	i386=(gcc-multilib libaio-dev:i386 liburing-dev:i386 libglib2.0-dev:i386 libcmocka-dev:i386)
+i386_deps() {
+	local p missing=()
+	for p in "${i386[@]}"; do installed "$p" || missing+=("$p"); done
+	((${#missing[@]} == 0)) && return 0
+	if [[ "$(id -u)" != 0 ]]; then
+		echo "kaio: no i386 build without: sudo dpkg --add-architecture i386 && sudo apt-get update &&" \
+			"sudo apt-get install -y ${missing[*]}" >&2
+		return 0
+	fi
+	echo "kaio: installing ${missing[*]}" >&2
+	if ! dpkg --print-foreign-architectures | grep -qx i386; then
+		dpkg --add-architecture i386 && apt-get update || true
+	fi
+	apt-get install -y --no-install-recommends "${missing[@]}" ||
+		{ apt-get update && apt-get install -y --no-install-recommends "${missing[@]}"; } ||
+		echo "kaio: the i386 packages could not be installed: make check's i386 part will skip" >&2
+}
+
 missing_pkgs
-((${#missing[@]} == 0)) && exit 0
+if ((${#missing[@]} == 0)); then
+	((${#i386[@]} == 0)) || i386_deps
+	exit 0
+fi
 
 if [[ "$(id -u)" != 0 ]]; then
 	echo "kaio: missing packages; run: sudo apt-get install -y ${missing[*]}" >&2
@@ -60,3 +95,4 @@ if ((${#missing[@]} != 0)); then
 	echo "kaio: still missing after apt-get: ${missing[*]}" >&2
 	exit 1
 fi
+((${#i386[@]} == 0)) || i386_deps
