@@ -55,7 +55,7 @@ FAULT_BIN = $(patsubst tests/fault/%.c,$(B)/fault/%,$(wildcard tests/fault/*.c))
 TSAN     = -fsanitize=thread -fno-omit-frame-pointer
 ENG_TSAN = $(ENG_SRC:%.c=$(B)/tsan/%.o)
 TSAN_BIN = $(B)/tsan/unit/test_engine $(B)/tsan/unit/test_concurrent
-.SECONDARY: $(ENG_TSAN)
+.SECONDARY: $(ENG_TSAN) $(ENG_SAN)
 
 .PHONY: all check demo bench bench-full soak lint install uninstall clean deps deb _all _check _demo _soak unit \
 	_i386 _i386_check
@@ -115,7 +115,7 @@ endif
 I386_TEST_WHY = $(shell scripts/i386.sh '$(CC)' test)
 _i386_check: _i386
 	@+$(if $(I386_TEST_WHY),true,$(I386_MAKE) $(patsubst $(B)/%,$(B)/i386/%,$(UNIT_BIN) $(PROG_BIN) \
-		$(PROG_BIN:$(B)/prog/%=$(B)/prog64/%) $(DIFF_BIN)))
+		$(PROG_BIN:$(B)/prog/%=$(B)/prog64/%) $(DIFF_BIN) $(DIFF_BIN:$(B)/diff/%=$(B)/diff64/%) $(B)/spawn))
 
 $(B)/libkaio.so: $(LIB_OBJ) preload/kaio.map
 	$(CC) $(CFLAGS) $(LIB_LD) -o $@ $(LIB_OBJ) -laio -luring $(GLIB_LD) -ldl -lpthread $(LDFLAGS)
@@ -158,10 +158,18 @@ $(B)/prog/%: tests/prog/%.c tests/prog/common.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -pthread -o $@ $< $(LDFLAGS)
 
-# i386 only: the same programs with a 64-bit off_t (the *64 names).
+# i386 only: the same programs (and the differential generators below) with a
+# 64-bit off_t (the *64 names) and time_t (aio_suspend is __aio_suspend_time64).
 $(B)/prog64/%: tests/prog/%.c tests/prog/common.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -D_FILE_OFFSET_BITS=64 -pthread -o $@ $< $(LDFLAGS)
+	$(CC) $(CFLAGS) -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 -pthread -o $@ $< $(LDFLAGS)
+
+$(B)/diff64/%: tests/diff/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 -pthread -o $@ $< $(LDFLAGS)
+
+$(B)/spawn: tests/i386/spawn.c
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
 $(B)/diff/%: tests/diff/%.c
 	@mkdir -p $(@D)

@@ -20,6 +20,7 @@ suites=(
 	"tests/fio.sh $build/kaio"
 	"tests/fault.sh $build/libkaio.so $build/fault"
 	"tests/diff.sh $build/libkaio.so $build/diff/gen"
+	"tests/i386.sh $build"
 )
 # Fewer fuzzed values than a soak would take: make check stays a few minutes.
 export KAIO_FUZZ_N=${KAIO_FUZZ_N:-40}

@@ -430,7 +430,7 @@ static int gen_io(struct th *t, int idx, enum sop op, int *refused)
 			pick_range(t, s);
 		}
 		if (chance(t, 4)) {
-			static const off_t negs[] = { -1, -4096, INT64_MIN };
+			static const off_t negs[] = { -1, -4096, (off_t)(sizeof(off_t) < 8 ? INT32_MIN : INT64_MIN) };
 			off_t neg = negs[below(t, 3)];
 			/* With a bad fd too: EINVAL (pread looks at the
 			 * offset first). */
