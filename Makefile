@@ -212,18 +212,29 @@ lint:
 		-D_GNU_SOURCE -Isrc --suppress=missingIncludeSystem src preload
 	clang-tidy --quiet $(LIB_SRC) -- -std=gnu11 -D_GNU_SOURCE -Isrc $(GLIB_CF)
 
+# Each class's library goes to its multiarch directory, where ld.so's $$LIB
+# leads: $(LIBDIR)/x86_64-linux-gnu/kaio and, when built, .../i386-linux-gnu/kaio;
+# the wrapper names both as $(LIBDIR:%/lib=%)/$$LIB/kaio/libkaio.so.
+LIB_ROOT = $(patsubst %/lib,%,$(LIBDIR))
+I386_DIR = $(LIBDIR)/i386-linux-gnu/kaio
 install: all
-	install -d $(DESTDIR)$(LIBDIR)/kaio $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
-	install -m 0644 $(B)/libkaio.so $(DESTDIR)$(LIBDIR)/kaio/libkaio.so
-	install -m 0755 $(B)/kaio-check $(DESTDIR)$(LIBDIR)/kaio/kaio-check
-	sed 's|@KAIO_LIB@|$(LIBDIR)/kaio/libkaio.so|' scripts/kaio.in > $(DESTDIR)$(BINDIR)/kaio
+	$(if $(filter %/lib,$(LIBDIR)),,$(error LIBDIR=$(LIBDIR) must end in /lib: ld.so's $$LIB is lib/<multiarch>))
+	install -d $(DESTDIR)$(LIBDIR)/$(MA)/kaio $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0644 $(B)/libkaio.so $(DESTDIR)$(LIBDIR)/$(MA)/kaio/libkaio.so
+	install -m 0755 $(B)/kaio-check $(DESTDIR)$(LIBDIR)/$(MA)/kaio/kaio-check
+	if [ -z "$(SUB)$(I386_WHY)" ] && [ -f $(B)/i386/libkaio.so ]; then \
+		install -d $(DESTDIR)$(I386_DIR) && \
+		install -m 0644 $(B)/i386/libkaio.so $(DESTDIR)$(I386_DIR)/libkaio.so && \
+		install -m 0755 $(B)/i386/kaio-check $(DESTDIR)$(I386_DIR)/kaio-check; fi
+	sed -e 's|@KAIO_LIB@|$(LIB_ROOT)/$$LIB/kaio/libkaio.so|' -e 's|@KAIO_MA@|$(MA)|' \
+		scripts/kaio.in > $(DESTDIR)$(BINDIR)/kaio
 	chmod 0755 $(DESTDIR)$(BINDIR)/kaio
 	install -m 0644 docs/kaio.1 $(DESTDIR)$(MANDIR)/man1/kaio.1
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/kaio $(DESTDIR)$(LIBDIR)/kaio/libkaio.so \
-		$(DESTDIR)$(LIBDIR)/kaio/kaio-check $(DESTDIR)$(MANDIR)/man1/kaio.1
-	-rmdir $(DESTDIR)$(LIBDIR)/kaio
+	rm -f $(DESTDIR)$(BINDIR)/kaio $(DESTDIR)$(MANDIR)/man1/kaio.1
+	for d in $(DESTDIR)$(LIBDIR)/$(MA)/kaio $(DESTDIR)$(I386_DIR); do \
+		rm -f $$d/libkaio.so $$d/kaio-check; ! [ -d $$d ] || rmdir $$d; done
 
 deb:
 	@scripts/deps.sh deb

@@ -857,7 +857,7 @@ static void to_peer(char **argv)
 
 int main(int argc, char **argv)
 {
-	char lib[PATH_MAX], peer[PATH_MAX];
+	char lib[PATH_MAX], peer[PATH_MAX], real[PATH_MAX];
 	unsigned depth;
 	int depth_set;
 
@@ -871,14 +871,16 @@ int main(int argc, char **argv)
 	if (argc == 3)
 		to_peer(argv);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	lib_expand(argv[1], KAIO_MA, lib, sizeof lib);
+	/* Shown as the file it is: build/lib/<multiarch> are links into build/. */
+	if (realpath(lib_expand(argv[1], KAIO_MA, lib, sizeof lib), real))
+		snprintf(lib, sizeof lib, "%s", real);
 	depth = env_uint("KAIO_QUEUE_DEPTH", DEPTH_DEFAULT, DEPTH_MAX, &depth_set);
 	check_kernel(depth, depth_set);
 	check_uring(lib);
 	check_library(lib);
 	if (strstr(argv[1], "$LIB"))
 		say("", "--", "%s programs: %s", PEER_WHAT,
-		    access(lib_expand(argv[1], PEER_MA, peer, sizeof peer), R_OK) == 0 ? peer :
+		    realpath(lib_expand(argv[1], PEER_MA, peer, sizeof peer), real) ? real :
 		    "no library of their class here: they run without kaio");
 	if (argc == 3)
 		check_program(argv[2], argv[1]);
