@@ -128,14 +128,14 @@ $(B)/obj/%.o: %.c
 # '$$LIB' stays literal: ld.so expands it (and so do the wrapper and kaio-check).
 $(B)/kaio: scripts/kaio.in
 	@mkdir -p $(@D)
-	sed -e 's|@KAIO_LIB@|$(abspath $(B))/$$LIB/libkaio.so|' -e 's|@KAIO_MA@|$(MA)|' $< > $@ && chmod +x $@
+	sed -e 's|@KAIO_LIB@|$(abspath $(B))/$$LIB/libkaio.so|' -e 's|@MULTIARCH@|$(MA)|' $< > $@ && chmod +x $@
 
 $(B)/runstat: scripts/runstat.c
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
 # kaio --check runs it; it lives beside the library.
 $(B)/kaio-check: scripts/kaio-check.c
-	$(CC) $(CFLAGS) -DKAIO_MA='"$(MA)"' -o $@ $< $(LDFLAGS)
+	$(CC) $(CFLAGS) -DMULTIARCH='"$(MA)"' -o $@ $< $(LDFLAGS)
 
 # Unit tests: the engine compiled again with sanitizers, linked with cmocka,
 # and the kernel calls wrapped so tests can script io_submit's answers.
@@ -226,7 +226,7 @@ install: all
 		install -d $(DESTDIR)$(I386_DIR) && \
 		install -m 0644 $(B)/i386/libkaio.so $(DESTDIR)$(I386_DIR)/libkaio.so && \
 		install -m 0755 $(B)/i386/kaio-check $(DESTDIR)$(I386_DIR)/kaio-check; fi
-	sed -e 's|@KAIO_LIB@|$(LIB_ROOT)/$$LIB/kaio/libkaio.so|' -e 's|@KAIO_MA@|$(MA)|' \
+	sed -e 's|@KAIO_LIB@|$(LIB_ROOT)/$$LIB/kaio/libkaio.so|' -e 's|@MULTIARCH@|$(MA)|' \
 		scripts/kaio.in > $(DESTDIR)$(BINDIR)/kaio
 	chmod 0755 $(DESTDIR)$(BINDIR)/kaio
 	install -m 0644 docs/kaio.1 $(DESTDIR)$(MANDIR)/man1/kaio.1

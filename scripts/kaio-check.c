@@ -9,7 +9,7 @@
  * PROGRAM is a path (the wrapper has searched PATH). The KAIO_* variables
  * are read as the library reads them (the wrapper has checked them). LIB
  * may hold ld.so's $LIB token, which this build expands as ld.so does in
- * a process of its own class (lib/KAIO_MA). A PROGRAM of the other class
+ * a process of its own class (lib/MULTIARCH). A PROGRAM of the other class
  * (a 32-bit one for the 64-bit kaio-check) is checked by the kaio-check of
  * that class, beside that class's library: this one executes it.
  *
@@ -55,8 +55,8 @@
 #define DEPTH_DEFAULT 256u
 #define DEPTH_MAX 65536u
 
-#ifndef KAIO_MA
-#define KAIO_MA "x86_64-linux-gnu"
+#ifndef MULTIARCH
+#define MULTIARCH "x86_64-linux-gnu"
 #endif
 /* This build's class and the other one, as ld.so's $LIB names them. */
 #if defined __x86_64__
@@ -872,7 +872,7 @@ int main(int argc, char **argv)
 		to_peer(argv);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* Shown as the file it is: build/lib/<multiarch> are links into build/. */
-	if (realpath(lib_expand(argv[1], KAIO_MA, lib, sizeof lib), real))
+	if (realpath(lib_expand(argv[1], MULTIARCH, lib, sizeof lib), real))
 		snprintf(lib, sizeof lib, "%s", real);
 	depth = env_uint("KAIO_QUEUE_DEPTH", DEPTH_DEFAULT, DEPTH_MAX, &depth_set);
 	check_kernel(depth, depth_set);

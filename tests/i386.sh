@@ -83,7 +83,7 @@ else
 fi
 out=$("$kaio" --check "$p32" 2>&1)
 rc=$?
-if ((rc == 0)) && [[ $out == *"library     ok  "*"/lib/i386-linux-gnu/libkaio.so loads"* && $out == *"kaio will serve $p32"* ]]; then
+if ((rc == 0)) && [[ $out == *"library     ok  $(realpath "$b32/libkaio.so") loads"* && $out == *"kaio will serve $p32"* ]]; then
 	pass "kaio --check a 32-bit program: the i386 library, will serve"
 else
 	fail "kaio --check a 32-bit program: the i386 library, will serve" "exit $rc: $out"
