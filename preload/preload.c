@@ -3,23 +3,39 @@
  * at once, errno, and glibc's own implementation (dlsym RTLD_NEXT) for the
  * requests the engine does not serve. Once a request went to glibc, every
  * later call on its aiocb goes there too (the engine tags the aiocb).
+ *
+ * i386: glibc's struct aiocb holds a 32-bit aio_offset followed by 4 bytes
+ * of padding where struct aiocb64 holds a 64-bit one; every other field is
+ * at the same offset (asserted below), so aio_read and aio_read64 are two
+ * functions there, and aio_write, lio_listio too. The engine is built with
+ * _FILE_OFFSET_BITS=64 and reads every aiocb as the 64-bit layout; this file
+ * alone is built without it, sees both, and has the plain names widen the
+ * 32-bit offset in place first: its sign goes into the padding, which is
+ * glibc's private field as __error_code is, so pad garbage never becomes
+ * offset bits. Requests handed to glibc then go to its *64 functions, which
+ * read the same widened offset. On x86_64 both layouts are one and the
+ * padding is empty.
  */
+#undef _FILE_OFFSET_BITS
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "kaio.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
 #define REAL_FUNCS(X)                                                          \
-	X(int, aio_read, (struct aiocb *))                                     \
-	X(int, aio_write, (struct aiocb *))                                    \
-	X(int, aio_fsync, (int, struct aiocb *))                               \
-	X(ssize_t, aio_return, (struct aiocb *))                               \
-	X(int, aio_cancel, (int, struct aiocb *))                              \
-	X(int, lio_listio, (int, struct aiocb *const[], int, struct sigevent *)) \
+	X(int, aio_read64, (struct aiocb *))                                   \
+	X(int, aio_write64, (struct aiocb *))                                  \
+	X(int, aio_fsync64, (int, struct aiocb *))                             \
+	X(ssize_t, aio_return64, (struct aiocb *))                             \
+	X(int, aio_cancel64, (int, struct aiocb *))                            \
+	X(int, lio_listio64, (int, struct aiocb *const[], int, struct sigevent *)) \
 	X(void, aio_init, (const struct aioinit *))
 
 #define DECLARE(ret, name, args) ret(*name) args;
@@ -55,6 +71,14 @@ static int fail(int err)
 	return -1;
 }
 
+/* A plain-name aiocb: its 32-bit offset made the 64-bit one (i386). */
+static void widen(struct aiocb *cb)
+{
+	int64_t sign = cb->aio_offset < 0 ? -1 : 0;
+
+	memcpy(cb->__pad, &sign, sizeof cb->__pad);
+}
+
 static int submit(struct aiocb *cb, enum kaio_op op)
 {
 	int r;
@@ -69,13 +93,13 @@ static int submit(struct aiocb *cb, enum kaio_op op)
 		kaio_set_foreign(cb, 1);
 		switch (op) {
 		case KAIO_READ:
-			r = REAL(aio_read)(cb);
+			r = REAL(aio_read64)(cb);
 			break;
 		case KAIO_WRITE:
-			r = REAL(aio_write)(cb);
+			r = REAL(aio_write64)(cb);
 			break;
 		default:
-			r = REAL(aio_fsync)(op == KAIO_FSYNC ? O_SYNC : O_DSYNC, cb);
+			r = REAL(aio_fsync64)(op == KAIO_FSYNC ? O_SYNC : O_DSYNC, cb);
 			break;
 		}
 		if (r < 0)
@@ -92,11 +116,15 @@ __attribute__((constructor)) static void load(void)
 
 EXPORT int aio_read(struct aiocb *cb)
 {
+	if (!null(cb))
+		widen(cb);
 	return submit(cb, KAIO_READ);
 }
 
 EXPORT int aio_write(struct aiocb *cb)
 {
+	if (!null(cb))
+		widen(cb);
 	return submit(cb, KAIO_WRITE);
 }
 
@@ -126,7 +154,7 @@ EXPORT ssize_t aio_return(struct aiocb *cb)
 	if (null(cb))
 		return fail(EINVAL);
 	if (kaio_is_foreign(cb)) {
-		res = REAL(aio_return)(cb);
+		res = REAL(aio_return64)(cb);
 		if (__atomic_load_n(&cb->__error_code, __ATOMIC_ACQUIRE) != EINPROGRESS)
 			kaio_set_foreign(cb, 0);
 		return res;
@@ -174,18 +202,18 @@ EXPORT int aio_cancel(int fd, struct aiocb *cb)
 	if (cb && cb->aio_fildes != fd)
 		return fail(EINVAL);
 	if (cb && kaio_is_foreign(cb))
-		return REAL(aio_cancel)(fd, cb);
+		return REAL(aio_cancel64)(fd, cb);
 	r = kaio_cancel(fd, cb);
 	if (!cb && kaio_foreign_used()) {
-		int g = REAL(aio_cancel)(fd, NULL);
+		int g = REAL(aio_cancel64)(fd, NULL);
 
 		r = g < 0 ? r : cancel_merge(r, g);
 	}
 	return r;
 }
 
-EXPORT int lio_listio(int mode, struct aiocb *const list[], int nent,
-		      struct sigevent *sev)
+static int listio(int mode, struct aiocb *const list[], int nent,
+		  struct sigevent *sev)
 {
 	int r;
 
@@ -196,9 +224,19 @@ EXPORT int lio_listio(int mode, struct aiocb *const list[], int nent,
 		for (int i = 0; i < nent; i++)
 			if (list[i] && list[i]->aio_lio_opcode != LIO_NOP)
 				kaio_set_foreign(list[i], 1);
-		return REAL(lio_listio)(mode, list, nent, sev);
+		return REAL(lio_listio64)(mode, list, nent, sev);
 	}
 	return r < 0 ? fail(-r) : 0;
+}
+
+EXPORT int lio_listio(int mode, struct aiocb *const list[], int nent,
+		      struct sigevent *sev)
+{
+	if (sizeof(off_t) < 8 && (mode == LIO_WAIT || mode == LIO_NOWAIT))
+		for (int i = 0; i < nent; i++)
+			if (list[i])
+				widen(list[i]);
+	return listio(mode, list, nent, sev);
 }
 
 EXPORT void aio_init(const struct aioinit *init)
@@ -207,8 +245,9 @@ EXPORT void aio_init(const struct aioinit *init)
 }
 
 /*
- * The *64 names: on x86_64 struct aiocb64 is struct aiocb with the same
- * layout, and programs built with _FILE_OFFSET_BITS=64 call only these.
+ * The *64 names, which programs built with _FILE_OFFSET_BITS=64 call: the
+ * layout the engine reads. Only the three that read the offset differ from
+ * the plain names, and only on i386.
  */
 EXPORT int aio_read64(struct aiocb64 *cb)
 {
@@ -249,8 +288,40 @@ EXPORT int aio_cancel64(int fd, struct aiocb64 *cb)
 EXPORT int lio_listio64(int mode, struct aiocb64 *const list[], int nent,
 			struct sigevent *sev)
 {
-	return lio_listio(mode, (struct aiocb *const *)list, nent, sev);
+	return listio(mode, (struct aiocb *const *)list, nent, sev);
 }
 
+#if __TIMESIZE == 32
+/*
+ * i386 programs built with _TIME_BITS=64 call aio_suspend by this name, with
+ * glibc's struct __timespec64 (64-bit seconds, 32-bit nanoseconds, padding).
+ * A wait beyond what a 32-bit time_t holds is a wait without end here.
+ */
+struct kaio_timespec64 {
+	int64_t tv_sec;
+	int32_t tv_nsec, pad;
+};
+
+EXPORT int __aio_suspend_time64(const struct aiocb *const list[], int nent,
+				const struct kaio_timespec64 *timeout);
+EXPORT int __aio_suspend_time64(const struct aiocb *const list[], int nent,
+				const struct kaio_timespec64 *timeout)
+{
+	struct timespec ts;
+
+	if (!timeout || timeout->tv_sec > INT32_MAX)
+		return aio_suspend(list, nent, NULL);	/* the engine: no end either */
+	ts.tv_sec = timeout->tv_sec < INT32_MIN ? INT32_MIN : (time_t)timeout->tv_sec;
+	ts.tv_nsec = timeout->tv_nsec;
+	return aio_suspend(list, nent, &ts);
+}
+#endif
+
+#define SAME(f) offsetof(struct aiocb, f) == offsetof(struct aiocb64, f)
 _Static_assert(sizeof(struct aiocb) == sizeof(struct aiocb64), "aiocb64 layout");
-_Static_assert(sizeof(struct aiocb) == 168, "glibc x86_64 aiocb layout");
+_Static_assert(SAME(aio_buf) && SAME(aio_nbytes) && SAME(aio_sigevent) &&
+	       SAME(__error_code) && SAME(__return_value) && SAME(aio_offset) &&
+	       SAME(__glibc_reserved), "aiocb64 layout");
+_Static_assert(offsetof(struct aiocb, __pad) == offsetof(struct aiocb, aio_offset) + sizeof(off_t) &&
+	       sizeof(off_t) + sizeof(((struct aiocb *)0)->__pad) == 8, "aio_offset padding");
+_Static_assert(sizeof(struct aiocb) == (sizeof(long) == 8 ? 168 : 144), "glibc aiocb layout");

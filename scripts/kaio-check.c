@@ -9,7 +9,11 @@
  *                                 files (kaio-stats.c)
  *
  * PROGRAM is a path (the wrapper has searched PATH). The KAIO_* variables
- * are read as the library reads them (the wrapper has checked them).
+ * are read as the library reads them (the wrapper has checked them). LIB
+ * may hold ld.so's $LIB token, which this build expands as ld.so does in
+ * a process of its own class (lib/MULTIARCH). A PROGRAM of the other class
+ * (a 32-bit one for the 64-bit kaio-check) is checked by the kaio-check of
+ * that class, beside that class's library: this one executes it.
  *
  * Findings, in this order:
  * - kernel AIO: io_setup at the queue depth, halved on EAGAIN as the
@@ -53,6 +57,24 @@
 #define DEPTH_DEFAULT 256u
 #define DEPTH_MAX 65536u
 
+#ifndef MULTIARCH
+#define MULTIARCH "x86_64-linux-gnu"
+#endif
+/* This build's class and the other one, as ld.so's $LIB names them. */
+#if defined __x86_64__
+#define OWN_CLASS ELFCLASS64
+#define OWN_MACHINE EM_X86_64
+#define OWN_WHAT "x86-64"
+#define PEER_MA "i386-linux-gnu"
+#define PEER_WHAT "32-bit (i386)"
+#else
+#define OWN_CLASS ELFCLASS32
+#define OWN_MACHINE EM_386
+#define OWN_WHAT "i386"
+#define PEER_MA "x86_64-linux-gnu"
+#define PEER_WHAT "64-bit (x86-64)"
+#endif
+
 static const char *const aio_names[] = {
 	"aio_read", "aio_write", "aio_error", "aio_return", "aio_suspend",
 	"aio_cancel", "aio_fsync", "lio_listio", "aio_init",
@@ -65,6 +87,34 @@ static const char *const aio_names[] = {
 static int served = 1;
 
 int kaio_stats_main(int argc, char **argv);	/* kaio-stats.c */
+
+/* tmpl with every $LIB made lib/MA, as ld.so expands it in a process of that class. */
+static const char *lib_expand(const char *tmpl, const char *ma, char *out, size_t len)
+{
+	size_t n = 0;
+
+	for (const char *p = tmpl; *p && n + 1 < len; ) {
+		if (!strncmp(p, "$LIB", 4)) {
+			n += (size_t)snprintf(out + n, len - n, "lib/%s", ma);
+			p += 4;
+		} else {
+			out[n++] = *p++;
+		}
+	}
+	out[n < len ? n : len - 1] = 0;
+	return out;
+}
+
+/* The kaio-check of the other class, beside its library. */
+static const char *peer_helper(const char *tmpl, char *out, size_t len)
+{
+	char *slash;
+
+	lib_expand(tmpl, PEER_MA, out, len);
+	slash = strrchr(out, '/');
+	snprintf(slash ? slash + 1 : out, len - (size_t)(slash ? slash + 1 - out : 0), "kaio-check");
+	return out;
+}
 
 static void say(const char *label, const char *mark, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -408,8 +458,15 @@ struct elf {
 	const unsigned char *m;
 	size_t size;
 	int cls, machine;
-	const Elf64_Ehdr *eh;
+	uint64_t phoff, shoff;
+	unsigned phnum, shnum;
 };
+
+/* A field of an ELF structure of either class, at index i of a table. */
+#define ELF_GET(e, T, base, i, f)                                              \
+	((e)->cls == ELFCLASS64 ? (uint64_t)((const Elf64_##T *)((e)->m + (base)))[i].f \
+				: (uint64_t)((const Elf32_##T *)((e)->m + (base)))[i].f)
+#define ELF_SIZE(e, T) ((e)->cls == ELFCLASS64 ? sizeof(Elf64_##T) : sizeof(Elf32_##T))
 
 static int elf_map(const char *path, struct elf *e, char *err, size_t errlen)
 {
@@ -436,14 +493,15 @@ static int elf_map(const char *path, struct elf *e, char *err, size_t errlen)
 		return -1;
 	}
 	e->cls = e->m[EI_CLASS];
-	if (e->cls != ELFCLASS64 || e->size < sizeof(Elf64_Ehdr)) {
-		snprintf(err, errlen, "a %s ELF file: kaio's library is 64-bit, so ld.so skips it "
-			 "(\"wrong ELF class\") and the program runs without kaio",
-			 e->cls == ELFCLASS32 ? "32-bit" : "non-64-bit");
+	if ((e->cls != ELFCLASS64 && e->cls != ELFCLASS32) || e->size < ELF_SIZE(e, Ehdr)) {
+		snprintf(err, errlen, "an ELF file of unknown class %d", e->cls);
 		return -1;
 	}
-	e->eh = (const Elf64_Ehdr *)e->m;
-	e->machine = e->eh->e_machine;
+	e->machine = (int)ELF_GET(e, Ehdr, 0, 0, e_machine);
+	e->phoff = ELF_GET(e, Ehdr, 0, 0, e_phoff);
+	e->shoff = ELF_GET(e, Ehdr, 0, 0, e_shoff);
+	e->phnum = (unsigned)ELF_GET(e, Ehdr, 0, 0, e_phnum);
+	e->shnum = (unsigned)ELF_GET(e, Ehdr, 0, 0, e_shnum);
 	return 0;
 }
 
@@ -462,15 +520,14 @@ static int in_file(const struct elf *e, uint64_t off, uint64_t len)
 /* PT_INTERP into buf; 0 when there is none. */
 static int elf_interp(const struct elf *e, char *buf, size_t len)
 {
-	const Elf64_Ehdr *h = e->eh;
-
-	if (!in_file(e, h->e_phoff, (uint64_t)h->e_phnum * sizeof(Elf64_Phdr)))
+	if (!in_file(e, e->phoff, (uint64_t)e->phnum * ELF_SIZE(e, Phdr)))
 		return 0;
-	for (int i = 0; i < h->e_phnum; i++) {
-		const Elf64_Phdr *ph = (const Elf64_Phdr *)(e->m + h->e_phoff) + i;
+	for (unsigned i = 0; i < e->phnum; i++) {
+		uint64_t off = ELF_GET(e, Phdr, e->phoff, i, p_offset);
+		uint64_t sz = ELF_GET(e, Phdr, e->phoff, i, p_filesz);
 
-		if (ph->p_type == PT_INTERP && in_file(e, ph->p_offset, ph->p_filesz) && ph->p_filesz) {
-			snprintf(buf, len, "%.*s", (int)ph->p_filesz, (const char *)(e->m + ph->p_offset));
+		if (ELF_GET(e, Phdr, e->phoff, i, p_type) == PT_INTERP && in_file(e, off, sz) && sz) {
+			snprintf(buf, len, "%.*s", (int)sz, (const char *)(e->m + off));
 			return 1;
 		}
 	}
@@ -480,30 +537,30 @@ static int elf_interp(const struct elf *e, char *buf, size_t len)
 /* Bit i of *names: aio_names[i] is undefined in .dynsym; -1 without one. */
 static int elf_imports(const struct elf *e, unsigned *names, int *dl)
 {
-	const Elf64_Ehdr *h = e->eh;
-	const Elf64_Shdr *sh;
-
 	*names = 0;
 	*dl = 0;
-	if (!h->e_shoff || !in_file(e, h->e_shoff, (uint64_t)h->e_shnum * sizeof(Elf64_Shdr)))
+	if (!e->shoff || !in_file(e, e->shoff, (uint64_t)e->shnum * ELF_SIZE(e, Shdr)))
 		return -1;
-	sh = (const Elf64_Shdr *)(e->m + h->e_shoff);
-	for (int i = 0; i < h->e_shnum; i++) {
-		const Elf64_Shdr *str;
+	for (unsigned i = 0; i < e->shnum; i++) {
+		uint64_t link = ELF_GET(e, Shdr, e->shoff, i, sh_link);
+		uint64_t off = ELF_GET(e, Shdr, e->shoff, i, sh_offset);
+		uint64_t size = ELF_GET(e, Shdr, e->shoff, i, sh_size);
+		uint64_t str_off, str_size;
 
-		if (sh[i].sh_type != SHT_DYNSYM || sh[i].sh_link >= h->e_shnum)
+		if (ELF_GET(e, Shdr, e->shoff, i, sh_type) != SHT_DYNSYM || link >= e->shnum)
 			continue;
-		str = &sh[sh[i].sh_link];
-		if (!in_file(e, sh[i].sh_offset, sh[i].sh_size) || !in_file(e, str->sh_offset, str->sh_size))
+		str_off = ELF_GET(e, Shdr, e->shoff, link, sh_offset);
+		str_size = ELF_GET(e, Shdr, e->shoff, link, sh_size);
+		if (!in_file(e, off, size) || !in_file(e, str_off, str_size))
 			return -1;
-		for (uint64_t k = 0; k < sh[i].sh_size / sizeof(Elf64_Sym); k++) {
-			const Elf64_Sym *s = (const Elf64_Sym *)(e->m + sh[i].sh_offset) + k;
+		for (uint64_t k = 0; k < size / ELF_SIZE(e, Sym); k++) {
+			uint64_t name_off = ELF_GET(e, Sym, off, k, st_name);
 			const char *name;
 
-			if (s->st_shndx != SHN_UNDEF || s->st_name >= str->sh_size)
+			if (ELF_GET(e, Sym, off, k, st_shndx) != SHN_UNDEF || name_off >= str_size)
 				continue;
-			name = (const char *)(e->m + str->sh_offset + s->st_name);
-			if (!memchr(name, 0, str->sh_size - s->st_name))
+			name = (const char *)(e->m + str_off + name_off);
+			if (!memchr(name, 0, str_size - name_off))
 				continue;
 			for (int n = 0; n < NNAMES; n++)
 				if (!strcmp(name, aio_names[n]))
@@ -683,7 +740,7 @@ static int program_target(const char *prog, char *target, size_t tlen, struct st
 	return 0;
 }
 
-static void check_program(const char *prog)
+static void check_program(const char *prog, const char *lib_tmpl)
 {
 	char target[PATH_MAX], why[PATH_MAX + 256], interp[PATH_MAX], own[PATH_MAX], list[512], from[1024];
 	unsigned names, lnames = 0;
@@ -702,8 +759,18 @@ static void check_program(const char *prog)
 		elf_unmap(&e);
 		return;
 	}
-	if (e.machine != EM_X86_64) {
-		say("program", "no", "%s is not an x86-64 program (e_machine %d)", target, e.machine);
+	if (e.cls != OWN_CLASS) {
+		char peer[PATH_MAX];
+
+		say("program", "no", "%s is a %s program: it needs the library of its class, %s, "
+		    "and there is none (or no kaio-check beside it): ld.so skips the preload and the "
+		    "program runs without kaio", target, PEER_WHAT, lib_expand(lib_tmpl, PEER_MA, peer, sizeof peer));
+		served = 0;
+		elf_unmap(&e);
+		return;
+	}
+	if (e.machine != OWN_MACHINE) {
+		say("program", "no", "%s is not an %s program (e_machine %d)", target, OWN_WHAT, e.machine);
 		served = 0;
 		elf_unmap(&e);
 		return;
@@ -748,9 +815,9 @@ static void check_program(const char *prog)
 	}
 }
 
-static int loadable(const char *prog)
+static int loadable(const char *prog, const char *lib_tmpl)
 {
-	char target[PATH_MAX], why[PATH_MAX + 256], interp[PATH_MAX];
+	char target[PATH_MAX], why[PATH_MAX + 256], interp[PATH_MAX], peer[PATH_MAX];
 	struct stat st;
 	struct elf e;
 
@@ -759,8 +826,11 @@ static int loadable(const char *prog)
 		return 0;
 	}
 	if (elf_map(target, &e, why, sizeof why) < 0) {
-		if (e.cls == ELFCLASS32)
-			fprintf(stderr, "kaio: %s is %s\n", target, why);
+		;
+	} else if (e.cls != OWN_CLASS && lib_tmpl &&
+		   access(lib_expand(lib_tmpl, PEER_MA, peer, sizeof peer), R_OK) < 0) {
+		fprintf(stderr, "kaio: %s is a %s program and there is no %s: it runs without kaio\n",
+			target, PEER_WHAT, peer);
 	} else if (!elf_interp(&e, interp, sizeof interp)) {
 		fprintf(stderr, "kaio: %s is statically linked: kaio cannot be loaded into it "
 			"(its POSIX AIO stays glibc's)\n", target);
@@ -769,27 +839,57 @@ static int loadable(const char *prog)
 	return 0;
 }
 
+/* A program of the other class: its own kaio-check looks at it, once. */
+static void to_peer(char **argv)
+{
+	char target[PATH_MAX], why[PATH_MAX + 256], peer[PATH_MAX];
+	struct stat st;
+	struct elf e;
+	int other;
+
+	if (getenv("KAIO_CHECK_PEER") ||
+	    program_target(argv[2], target, sizeof target, &st, why, sizeof why, 0) < 0)
+		return;
+	other = elf_map(target, &e, why, sizeof why) == 0 && e.cls != OWN_CLASS;
+	elf_unmap(&e);
+	if (!other || !strstr(argv[1], "$LIB") || access(peer_helper(argv[1], peer, sizeof peer), X_OK) < 0)
+		return;
+	setenv("KAIO_CHECK_PEER", "1", 1);
+	execv(peer, argv);
+	unsetenv("KAIO_CHECK_PEER");
+}
+
 int main(int argc, char **argv)
 {
+	char lib[PATH_MAX], peer[PATH_MAX], real[PATH_MAX];
 	unsigned depth;
 	int depth_set;
 
-	if (argc == 3 && !strcmp(argv[1], "--loadable"))
-		return loadable(argv[2]);
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "--loadable"))
+		return loadable(argv[2], argc == 4 ? argv[3] : NULL);
 	if (argc >= 3 && !strcmp(argv[1], "--stats"))
 		return kaio_stats_main(argc - 2, argv + 2);
 	if (argc < 2 || argc > 3 || argv[1][0] == '-') {
-		fputs("usage: kaio-check LIB [PROGRAM] | kaio-check --loadable PROGRAM | "
+		fputs("usage: kaio-check LIB [PROGRAM] | kaio-check --loadable PROGRAM [LIB] | "
 		      "kaio-check --stats TARGET... (run by kaio --check, kaio --show-stats)\n", stderr);
 		return 125;
 	}
+	if (argc == 3)
+		to_peer(argv);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* Shown as the file it is: build/lib/<multiarch> are links into build/. */
+	if (realpath(lib_expand(argv[1], MULTIARCH, lib, sizeof lib), real))
+		snprintf(lib, sizeof lib, "%s", real);
 	depth = env_uint("KAIO_QUEUE_DEPTH", DEPTH_DEFAULT, DEPTH_MAX, &depth_set);
 	check_kernel(depth, depth_set);
-	check_uring(argv[1]);
-	check_library(argv[1]);
+	check_uring(lib);
+	check_library(lib);
+	if (strstr(argv[1], "$LIB"))
+		say("", "--", "%s programs: %s", PEER_WHAT,
+		    realpath(lib_expand(argv[1], PEER_MA, peer, sizeof peer), real) ? real :
+		    "no library of their class here: they run without kaio");
 	if (argc == 3)
-		check_program(argv[2]);
+		check_program(argv[2], argv[1]);
 	if (served)
 		printf("kaio will serve %s\n", argc == 3 ? argv[2] : "POSIX AIO here");
 	else

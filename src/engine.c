@@ -170,12 +170,12 @@ static void stats_report(void)
 		 (st.lock_max_ns + 999) / 1000, us.reads, us.why ? us.why : "0", (int)getpid());
 }
 
-long kaio_now_ns(void)
+int64_t kaio_now_ns(void)
 {
 	struct timespec t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000000000L + t.tv_nsec;
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
 /* KAIO_STATS or KAIO_STATS_FILE only: the longest the lock was held. */

@@ -135,7 +135,7 @@ struct kaio_engine {
 	unsigned long efd_ino;
 	struct iocb kick;
 	struct kaio_stats st;
-	long lock_t0;
+	int64_t lock_t0;
 };
 
 extern struct kaio_engine eng;
@@ -145,7 +145,7 @@ extern __thread int kaio_locked;
  * The lock, with a per-thread mark: a signal handler that interrupted this
  * thread inside the lock must not wait for it (aio_suspend checks the mark).
  */
-long kaio_now_ns(void);
+int64_t kaio_now_ns(void);
 void kaio_hold_end(void);
 
 static inline void kaio_lock(void)
@@ -186,6 +186,12 @@ static inline void kaio_unlock(void)
 	pthread_mutex_unlock(&eng.lock);
 }
 
+/*
+ * On i386 the tag's atomics are still single instructions (fildll, fistpll,
+ * cmpxchg8b), but an aiocb is only 4-aligned: a load that crosses a cache
+ * line may tear between two stores of other threads. Every kaio tag has the
+ * same high half, so a torn read is still one of kaio's tags.
+ */
 static inline uint64_t *kaio_tag_of(const struct aiocb *cb)
 {
 	return (uint64_t *)(void *)cb->__glibc_reserved;
@@ -281,14 +287,14 @@ int kaio_events_reap(void);
 void kaio_events_handle(const struct io_event *ev, int n);
 void kaio_waiters_wake(void);
 /*
- * Sleeps once for at most left_ns (LONG_MAX: no limit), as the reaper in
+ * Sleeps once for at most left_ns (INT64_MAX: no limit), as the reaper in
  * io_getevents or as a futex waiter; lock held before and after. 0, or
  * -EINTR when a signal handler ran. The sleep is a cancellation point when
  * cs is PTHREAD_CANCEL_ENABLE; cancellation is disabled in the thread
  * before and after it (close, read and poll under the lock must not act on
  * a pending cancel: the thread would leave holding the lock).
  */
-int kaio_wait_step(long left_ns, int role, int cs);
+int kaio_wait_step(int64_t left_ns, int role, int cs);
 /* Without the lock: one (all = 0) or every (all = 1) listed request. */
 int kaio_wait(const struct aiocb *const list[], int nent, int all,
 	      const struct timespec *timeout);

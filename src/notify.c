@@ -137,12 +137,12 @@ static void deliver_lio_locked(void)
 	eng.owed--;
 }
 
-static long ns_since(const struct timespec *t)
+static int64_t ns_since(const struct timespec *t)
 {
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t->tv_sec) * 1000000000L + now.tv_nsec - t->tv_nsec;
+	return (int64_t)(now.tv_sec - t->tv_sec) * 1000000000 + now.tv_nsec - t->tv_nsec;
 }
 
 static void *notifier_main(void *arg)

@@ -107,7 +107,14 @@ long kaio_syncw_write(int fd, const struct stat *st, const struct aiocb *cb)
 	pthread_mutex_lock(&lock);
 	sh = shadow_locked(fd, st);
 	if (sh >= 0) {
-		r = syscall(SYS_pwrite64, sh, cb->aio_buf, cb->aio_nbytes, cb->aio_offset);
+		uint64_t off = (uint64_t)cb->aio_offset;
+
+#if __SIZEOF_LONG__ == 4
+		r = syscall(SYS_pwrite64, sh, cb->aio_buf, cb->aio_nbytes, (long)(uint32_t)off,
+			    (long)(uint32_t)(off >> 32));
+#else
+		r = syscall(SYS_pwrite64, sh, cb->aio_buf, cb->aio_nbytes, (long)off);
+#endif
 		if (r < 0)
 			r = -errno;
 	}

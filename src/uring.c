@@ -231,8 +231,10 @@ int kaio_uring_serves(int fd, const struct stat *st)
 	if (fstatfs(fd, &sfs) < 0)
 		return 0;
 	/* The same magic for ext2 and ext3, served by the ext4 driver nowadays. */
-	ok = sfs.f_type == EXT4_SUPER_MAGIC || sfs.f_type == XFS_SUPER_MAGIC ||
-	     sfs.f_type == BTRFS_SUPER_MAGIC;
+	/* f_type is a signed int on i386, where BTRFS_SUPER_MAGIC is negative. */
+	ok = (unsigned long)sfs.f_type == EXT4_SUPER_MAGIC ||
+	     (unsigned long)sfs.f_type == XFS_SUPER_MAGIC ||
+	     (unsigned long)sfs.f_type == BTRFS_SUPER_MAGIC;
 	fs_seen[fs_next].dev = st->st_dev;
 	fs_seen[fs_next].ok = ok ? 1 : -1;
 	fs_next = (fs_next + 1) % FS_SLOTS;

@@ -98,12 +98,12 @@ static int watch_init(struct watch *w, const struct aiocb *const list[], int nen
 	return satisfied(w, &foreign);
 }
 
-static long ns_until(const struct timespec *deadline)
+static int64_t ns_until(const struct timespec *deadline)
 {
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (deadline->tv_sec - now.tv_sec) * 1000000000L + deadline->tv_nsec - now.tv_nsec;
+	return (int64_t)(deadline->tv_sec - now.tv_sec) * 1000000000 + deadline->tv_nsec - now.tv_nsec;
 }
 
 struct step {
@@ -137,7 +137,7 @@ static void step_cancelled(void *arg)
 	kaio_unlock();
 }
 
-int kaio_wait_step(long left, int role, int cs)
+int kaio_wait_step(int64_t left, int role, int cs)
 {
 	struct timespec slice;
 	struct step s;
@@ -167,10 +167,10 @@ int kaio_wait_step(long left, int role, int cs)
 	eng.in_getevents = s.role && efd < 0;
 	if ((eng.uring_queued || (efd < 0 && eng.in_uring)) && left > URING_SLICE_NS)
 		left = URING_SLICE_NS;
-	slice.tv_sec = left / 1000000000L;
-	slice.tv_nsec = left % 1000000000L;
+	slice.tv_sec = (time_t)(left / 1000000000);
+	slice.tv_nsec = (long)(left % 1000000000);
 
-	struct timespec *const ts = left == LONG_MAX ? NULL : &slice;
+	struct timespec *const ts = left == INT64_MAX ? NULL : &slice;
 
 	kaio_unlock();
 	pthread_cleanup_push(step_cancelled, &s);
@@ -263,10 +263,13 @@ int kaio_wait(const struct aiocb *const list[], int nent, int all,
 	struct timespec deadline;
 	struct watch w;
 	int foreign, cs, r = 0;
-	long left = LONG_MAX;
+	int64_t left = INT64_MAX;
 
 	if (watch_init(&w, list, nent, all))
 		return 0;
+	/* Longer than a quarter of what time_t holds (34 years on i386): no end. */
+	if (timeout && timeout->tv_sec > (time_t)1 << (sizeof(time_t) * 8 - 2))
+		timeout = NULL;
 	if (timeout) {
 		clock_gettime(CLOCK_MONOTONIC, &deadline);
 		deadline.tv_sec += timeout->tv_sec;

@@ -21,6 +21,7 @@ suites=(
 	"tests/fio.sh $build/kaio"
 	"tests/fault.sh $build/libkaio.so $build/fault"
 	"tests/diff.sh $build/libkaio.so $build/diff/gen"
+	"tests/i386.sh $build"
 )
 # Fewer fuzzed values than a soak would take: make check stays a few minutes.
 export KAIO_FUZZ_N=${KAIO_FUZZ_N:-40}
@@ -40,11 +41,11 @@ for s in "${suites[@]}"; do
 	# shellcheck disable=SC2086 # word splitting of the suite's arguments is wanted
 	"${share[@]}" $s 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
-	line=$(grep -E '^([a-z]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	line=$(grep -E '^([a-z0-9]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
 	if [ -z "$line" ]; then
 		echo "kaio: ${s%% *} printed no summary line"; broken=$((broken + 1)); continue
 	fi
-	read -r p f k <<<"$(sed -E 's/^([a-z]+: )?([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?.*/\2 \3 \5/' <<<"$line")"
+	read -r p f k <<<"$(sed -E 's/^([a-z0-9]+: )?([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?.*/\2 \3 \5/' <<<"$line")"
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + ${k:-0}))
 	[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && broken=$((broken + 1))
 done

@@ -64,10 +64,10 @@ if [[ "$("$build/kaio" --version)" == "kaio $ver "* ]]; then pass "package versi
 root=$tmp/root
 dpkg -x "$deb" "$root"
 ikaio=$root/usr/bin/kaio ilib=$root/usr/lib/$ma/kaio/libkaio.so
-if [[ "$("$ikaio" --version)" == *"(library: /usr/lib/$ma/kaio/libkaio.so)" ]]; then
-	pass "installed wrapper has /usr/lib/$ma/kaio/libkaio.so built in"
+if [[ "$("$ikaio" --version)" == *'(library: /usr/$LIB/kaio/libkaio.so)' ]]; then
+	pass "installed wrapper has /usr/\$LIB/kaio/libkaio.so built in (/usr/lib/$ma/kaio for this package)"
 else
-	fail "installed wrapper has /usr/lib/$ma/kaio/libkaio.so built in" "$("$ikaio" --version)"
+	fail "installed wrapper has /usr/\$LIB/kaio/libkaio.so built in" "$("$ikaio" --version)"
 fi
 
 # The unpacked wrapper and library (KAIO_LIB: the root is not /) on a real

@@ -176,7 +176,7 @@ if cc -shared -fPIC -o "$tmp/libuseaio.so" "$tmp/useaio.c" &&
 		fail "--check: names imported through a shared library ($want)" "exit $rc" "$out"
 	fi
 	stats "$tmp/viaso"
-	if ((kernel_ok)) && [[ $(stats_field served "$stats") -gt 0 ]]; then pass "... and kaio serves them (kernel+inline=$(stats_field served "$stats"))"; elif ((!kernel_ok)); then skip "... and kaio serves them" "no kernel AIO here"; else fail "... and kaio serves them" "$stats"; fi
+	if ((kernel_ok)) && [[ $(stats_field served "$stats") -gt 0 ]]; then pass "... and kaio serves them (kernel+inline+uring=$(stats_field served "$stats"))"; elif ((!kernel_ok)); then skip "... and kaio serves them" "no kernel AIO here"; else fail "... and kaio serves them" "$stats"; fi
 else
 	skip "--check: names imported through a shared library" "cc failed"
 fi

@@ -57,14 +57,15 @@ summary() {
 }
 
 # stats_field KEY TEXT: KEY's value in the first KAIO_STATS line of TEXT
-# (empty if there is none). KEY served: kernel + inline, the requests kaio
-# served itself (through the kernel context or on the hit path).
+# (empty if there is none). KEY served: kernel + inline + uring, the
+# requests kaio served itself (through the kernel context, on the hit path,
+# on io_uring).
 stats_field() {
 	local line
 	line=$(grep -a -m1 '^kaio: kernel=' <<<"$2" || true)
 	if [ "$1" = served ]; then
 		[ -n "$line" ] || return 0
-		tr ' ' '\n' <<<"${line#kaio: }" | awk -F= '$1 == "kernel" || $1 == "inline" { s += $2 } END { print s + 0 }'
+		tr ' ' '\n' <<<"${line#kaio: }" | awk -F= '$1 == "kernel" || $1 == "inline" || $1 == "uring" { s += $2 } END { print s + 0 }'
 		return 0
 	fi
 	tr ' ' '\n' <<<"$line" | sed -n "s/^$1=//p" || true

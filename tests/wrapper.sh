@@ -48,16 +48,20 @@ cc -shared -o "$tmp/alt.so" -x c /dev/null
 [[ -x $kaio ]] || { fail "wrapper $kaio exists"; summary; exit 1; }
 
 # --- LD_PRELOAD ---
+# The wrapper preloads .../$LIB/libkaio.so: ld.so's token, kept literal;
+# x PATH expands it as ld.so does in a 64-bit process.
+ma=$(cc -print-multiarch)
+x() { printf %s "${1//'$LIB'/lib/$ma}"; }
 run env LD_PRELOAD="$tmp/other.so" "$kaio" sh -c 'printf %s "$LD_PRELOAD"'
 first=${out%%:*}
-if ((rc == 0)) && [[ $out == *":$tmp/other.so" && $first == /* && $first -ef $lib ]]; then
+if ((rc == 0)) && [[ $out == *":$tmp/other.so" && $first == /* && $(x "$first") -ef $lib ]]; then
 	pass "library prepended to an existing LD_PRELOAD"
 else
 	fail "library prepended to an existing LD_PRELOAD" "exit $rc, got '$out'"
 fi
 
 run "$kaio" sh -c 'printf %s "$LD_PRELOAD"'
-if ((rc == 0)) && [[ $out == /* && $out != *:* && $out -ef $lib ]]; then
+if ((rc == 0)) && [[ $out == /* && $out != *:* && $(x "$out") -ef $lib ]]; then
 	pass "LD_PRELOAD is the absolute library path when unset before"
 else
 	fail "LD_PRELOAD is the absolute library path when unset before" "exit $rc, got '$out'"
@@ -226,9 +230,9 @@ fi
 
 # the library once in LD_PRELOAD
 run "$kaio" "$kaio" sh -c 'printf %s "$LD_PRELOAD"'
-if ((rc == 0)) && [[ $out -ef $lib && $out != *:* ]]; then pass "kaio kaio CMD: the library once in LD_PRELOAD"; else fail "kaio kaio CMD: the library once in LD_PRELOAD" "got '$out'"; fi
+if ((rc == 0)) && [[ $(x "$out") -ef $lib && $out != *:* ]]; then pass "kaio kaio CMD: the library once in LD_PRELOAD"; else fail "kaio kaio CMD: the library once in LD_PRELOAD" "got '$out'"; fi
 run env LD_PRELOAD="$tmp/other.so $lib:$tmp/other.so" "$kaio" sh -c 'printf %s "$LD_PRELOAD"'
-if ((rc == 0)) && [[ $out == "${out%%:*}:$tmp/other.so:$tmp/other.so" && ${out%%:*} -ef $lib ]]; then
+if ((rc == 0)) && [[ $out == "${out%%:*}:$tmp/other.so:$tmp/other.so" && $(x "${out%%:*}") -ef $lib ]]; then
 	pass "a copy of the library already in LD_PRELOAD is dropped, the rest kept in order"
 else
 	fail "a copy of the library already in LD_PRELOAD is dropped, the rest kept in order" "got '$out'"
@@ -236,7 +240,7 @@ fi
 mkdir -p "$tmp/other"
 cp "$lib" "$tmp/other/libkaio.so"
 run env LD_PRELOAD="$tmp/other/libkaio.so" "$kaio" sh -c 'printf %s "$LD_PRELOAD"'
-if ((rc == 0)) && [[ $out -ef $lib && $out != *:* ]]; then pass "another libkaio.so in LD_PRELOAD is replaced by this one"; else fail "another libkaio.so in LD_PRELOAD is replaced by this one" "got '$out'"; fi
+if ((rc == 0)) && [[ $(x "$out") -ef $lib && $out != *:* ]]; then pass "another libkaio.so in LD_PRELOAD is replaced by this one"; else fail "another libkaio.so in LD_PRELOAD is replaced by this one" "got '$out'"; fi
 run "$kaio" -s "$kaio" -s bash -c 'echo $$'
 n=$(grep -c '^kaio: pid=' <<<"$err" || true)
 if ((rc == 0 && n == 1)); then pass "kaio -s kaio -s CMD: one statistics line, not two"; else fail "kaio -s kaio -s CMD: one statistics line, not two" "stderr: $err"; fi
@@ -308,29 +312,29 @@ else
 	fail "make install DESTDIR PREFIX=/usr" "see below"
 	tail -n 20 "$tmp/make.log"
 fi
-if [[ -f $dest/usr/lib/kaio/libkaio.so ]] && cmp -s "$dest/usr/lib/kaio/libkaio.so" "$lib"; then
-	pass "installed \$DESTDIR/usr/lib/kaio/libkaio.so"
+if [[ -f $dest/usr/lib/$ma/kaio/libkaio.so ]] && cmp -s "$dest/usr/lib/$ma/kaio/libkaio.so" "$lib"; then
+	pass "installed \$DESTDIR/usr/lib/$ma/kaio/libkaio.so"
 else
-	fail "installed \$DESTDIR/usr/lib/kaio/libkaio.so"
+	fail "installed \$DESTDIR/usr/lib/$ma/kaio/libkaio.so"
 fi
 if [[ -f $dest/usr/bin/kaio && -x $dest/usr/bin/kaio ]]; then pass "installed \$DESTDIR/usr/bin/kaio"; else fail "installed \$DESTDIR/usr/bin/kaio"; fi
-if [[ -x $dest/usr/lib/kaio/kaio-check ]]; then pass "installed \$DESTDIR/usr/lib/kaio/kaio-check"; else fail "installed \$DESTDIR/usr/lib/kaio/kaio-check"; fi
+if [[ -x $dest/usr/lib/$ma/kaio/kaio-check ]]; then pass "installed \$DESTDIR/usr/lib/$ma/kaio/kaio-check"; else fail "installed \$DESTDIR/usr/lib/$ma/kaio/kaio-check"; fi
 if cmp -s "$dest/usr/share/man/man1/kaio.1" "$repo/docs/kaio.1"; then pass "installed \$DESTDIR/usr/share/man/man1/kaio.1"; else fail "installed \$DESTDIR/usr/share/man/man1/kaio.1"; fi
-run env KAIO_LIB="$dest/usr/lib/kaio/libkaio.so" "$dest/usr/bin/kaio" --check
-if [[ $out == *"library     ok  $dest/usr/lib/kaio/libkaio.so loads"* ]]; then pass "installed wrapper: --check finds kaio-check beside the library"; else fail "installed wrapper: --check finds kaio-check beside the library" "exit $rc, $out $err"; fi
-if [[ -f $dest/usr/bin/kaio ]] && grep -qF "/usr/lib/kaio/libkaio.so" "$dest/usr/bin/kaio" &&
+run env KAIO_LIB="$dest/usr/lib/$ma/kaio/libkaio.so" "$dest/usr/bin/kaio" --check
+if [[ $out == *"library     ok  $dest/usr/lib/$ma/kaio/libkaio.so loads"* ]]; then pass "installed wrapper: --check finds kaio-check beside the library"; else fail "installed wrapper: --check finds kaio-check beside the library" "exit $rc, $out $err"; fi
+if [[ -f $dest/usr/bin/kaio ]] && grep -qF '/usr/$LIB/kaio/libkaio.so' "$dest/usr/bin/kaio" &&
 	! grep -qF "@KAIO_LIB@" "$dest/usr/bin/kaio" && ! grep -qF "$dest" "$dest/usr/bin/kaio"; then
-	pass "installed wrapper has /usr/lib/kaio/libkaio.so baked in"
+	pass "installed wrapper has /usr/\$LIB/kaio/libkaio.so baked in"
 else
-	fail "installed wrapper has /usr/lib/kaio/libkaio.so baked in"
+	fail "installed wrapper has /usr/\$LIB/kaio/libkaio.so baked in"
 fi
 run "$dest/usr/bin/kaio" --version
-if [[ $out == *"(library: /usr/lib/kaio/libkaio.so)"* ]]; then pass "installed wrapper reports /usr/lib/kaio/libkaio.so"; else fail "installed wrapper reports /usr/lib/kaio/libkaio.so" "got '$out'"; fi
-run env KAIO_LIB="$dest/usr/lib/kaio/libkaio.so" "$dest/usr/bin/kaio" sh -c 'printf %s "$LD_PRELOAD"'
-if ((rc == 0)) && [[ $out == "$dest/usr/lib/kaio/libkaio.so" ]]; then pass "installed wrapper runs a command"; else fail "installed wrapper runs a command" "exit $rc, got '$out'"; fi
-if [[ ! -e /usr/lib/kaio/libkaio.so ]]; then
+if [[ $out == *'(library: /usr/$LIB/kaio/libkaio.so)'* ]]; then pass "installed wrapper reports /usr/\$LIB/kaio/libkaio.so"; else fail "installed wrapper reports /usr/\$LIB/kaio/libkaio.so" "got '$out'"; fi
+run env KAIO_LIB="$dest/usr/lib/$ma/kaio/libkaio.so" "$dest/usr/bin/kaio" sh -c 'printf %s "$LD_PRELOAD"'
+if ((rc == 0)) && [[ $out == "$dest/usr/lib/$ma/kaio/libkaio.so" ]]; then pass "installed wrapper runs a command"; else fail "installed wrapper runs a command" "exit $rc, got '$out'"; fi
+if [[ ! -e /usr/lib/$ma/kaio/libkaio.so ]]; then
 	run "$dest/usr/bin/kaio" true
-	if ((rc == 125)) && [[ $err == "kaio: library not found: /usr/lib/kaio/libkaio.so (set KAIO_LIB)" ]]; then
+	if ((rc == 125)) && [[ $err == "kaio: library not found: /usr/lib/$ma/kaio/libkaio.so (set KAIO_LIB)" ]]; then
 		pass "installed wrapper without its library: 125 and message"
 	else
 		fail "installed wrapper without its library: 125 and message" "exit $rc, stderr: $err"
@@ -345,7 +349,7 @@ else
 	fail "make install checks the build dependencies only" "make -n install runs: $deps"
 fi
 if mk uninstall DESTDIR="$dest" PREFIX=/usr >"$tmp/make.log" 2>&1; then pass "make uninstall"; else fail "make uninstall"; tail -n 20 "$tmp/make.log"; fi
-if [[ ! -e $dest/usr/bin/kaio && ! -e $dest/usr/lib/kaio/libkaio.so && ! -e $dest/usr/lib/kaio && ! -e $dest/usr/share/man/man1/kaio.1 ]]; then
+if [[ ! -e $dest/usr/bin/kaio && ! -e $dest/usr/lib/$ma/kaio/libkaio.so && ! -e $dest/usr/lib/$ma/kaio && ! -e $dest/usr/share/man/man1/kaio.1 ]]; then
 	pass "uninstall removed the wrapper, the library, kaio-check, the man page"
 else
 	fail "uninstall removed the wrapper, the library, kaio-check, the man page" "$(find "$dest" -type f)"

@@ -69,7 +69,13 @@ vout(struct outbuf *o, int id, int step, const char *fmt, va_list ap)
 	o->len += (size_t)k;
 }
 
-/* ---- calls: the *64 twins are the same functions on x86_64, either one ---- */
+/*
+ * ---- calls: the *64 twins are the same functions on x86_64, either one ----
+ * On i386 with a 32-bit off_t, aio_read64, aio_write64 and lio_listio64 read
+ * a 64-bit offset whose high half is struct aiocb's padding: only the plain
+ * names are right there (W64 is 0), and the rng is drawn all the same.
+ */
+#define W64 (sizeof(off_t) == 8)
 
 static int x_error(uint64_t *r, const struct aiocb *cb)
 {
@@ -83,12 +89,12 @@ static ssize_t x_return(uint64_t *r, struct aiocb *cb)
 
 static int x_read(uint64_t *r, struct aiocb *cb)
 {
-	return mix(r) & 1 ? aio_read64((struct aiocb64 *)cb) : aio_read(cb);
+	return (mix(r) & 1) && W64 ? aio_read64((struct aiocb64 *)cb) : aio_read(cb);
 }
 
 static int x_write(uint64_t *r, struct aiocb *cb)
 {
-	return mix(r) & 1 ? aio_write64((struct aiocb64 *)cb) : aio_write(cb);
+	return (mix(r) & 1) && W64 ? aio_write64((struct aiocb64 *)cb) : aio_write(cb);
 }
 
 static int x_fsync(uint64_t *r, int op, struct aiocb *cb)
@@ -113,7 +119,7 @@ static int x_cancel(uint64_t *r, int fd, struct aiocb *cb)
 
 static int x_lio(uint64_t *r, int mode, struct aiocb **l, int n, struct sigevent *sev)
 {
-	if (mix(r) & 1)
+	if ((mix(r) & 1) && W64)
 		return lio_listio64(mode, (struct aiocb64 *const *)l, n, sev);
 	return lio_listio(mode, l, n, sev);
 }

@@ -430,7 +430,7 @@ static int gen_io(struct th *t, int idx, enum sop op, int *refused)
 			pick_range(t, s);
 		}
 		if (chance(t, 4)) {
-			static const off_t negs[] = { -1, -4096, INT64_MIN };
+			static const off_t negs[] = { -1, -4096, (off_t)(sizeof(off_t) < 8 ? INT32_MIN : INT64_MIN) };
 			off_t neg = negs[below(t, 3)];
 			/* With a bad fd too: EINVAL (pread looks at the
 			 * offset first). */
@@ -837,12 +837,18 @@ static int is_cancellable(const struct slot *s)
 /* May be resubmitted while in flight without changing any result even if
  * the implementation takes it (kaio does once the request is done): the
  * same read again, or the same write of the same bytes to the same place. */
+/*
+ * glibc writes the operation into aio_lio_opcode, and on i386 its *64
+ * functions add 128 (LIO_READ64 = LIO_READ | 128); kaio writes nothing
+ * there. The flag is masked so that both runs make the same choices.
+ */
 static int is_resubmittable(const struct slot *s)
 {
+	int op = s->cb.aio_lio_opcode & ~128;
+
 	return s->st == S_PENDING && s->op != OP_FSYNC && !s->cancel_tried &&
 	       s->cb.aio_sigevent.sigev_notify != SIGEV_THREAD &&
-	       (s->cb.aio_lio_opcode == LIO_READ || s->cb.aio_lio_opcode == LIO_WRITE ||
-		s->cb.aio_lio_opcode == LIO_NOP || s->cb.aio_lio_opcode == 0) &&
+	       (op == LIO_READ || op == LIO_WRITE || op == LIO_NOP) &&
 	       !(s->h && s->h->f->kind == F_APPEND);
 }
 

@@ -64,7 +64,7 @@ int main(int argc, char **argv)
 
 	try("read offset -1", aio_read, rdwr, buf, 100, -1, 0);
 	try("write offset -4096", aio_write, rdwr, buf, 100, -4096, 0);
-	try("read offset INT64_MIN", aio_read, rdwr, buf, 100, INT64_MIN, 0);
+	try("read offset INT64_MIN", aio_read, rdwr, buf, 100, (off_t)INT64_MIN, 0);
 
 	/* The file was not touched by the failed writes. */
 	unsigned char *all = xmalloc(65536);

@@ -28,7 +28,7 @@ static const char *sizename(size_t n)
 		return "SSIZE_MAX+1";
 	if (n == (size_t)SSIZE_MAX)
 		return "SSIZE_MAX";
-	if (n == (size_t)1 << 40)
+	if (n == (size_t)(1ull << 40))
 		return "1<<40";
 	return "?";
 }
@@ -159,6 +159,9 @@ static void file_write(size_t n)
 int main(int argc, char **argv)
 {
 	t_init(argc, argv);
+	/* A 32-bit address space: buf + SIZE_MAX wraps, glibc's own run crashes. */
+	if (sizeof(size_t) < 8)
+		t_skip("sizes past the end of a 32-bit address space");
 	signal(SIGPIPE, SIG_IGN);
 	char *path = tpath("hostile_nbytes");
 	make_pat_file(path, FSIZE, 51);
@@ -166,7 +169,7 @@ int main(int argc, char **argv)
 	buf = xmalloc(BUF);
 
 	static const size_t sizes[] = { SIZE_MAX, (size_t)SSIZE_MAX + 1,
-					(size_t)SSIZE_MAX, (size_t)1 << 40 };
+					(size_t)SSIZE_MAX, (size_t)(1ull << 40) };
 	for (int i = 0; i < 4; i++) {
 		file_read(sizes[i], 0);
 		file_read(sizes[i], 8192);

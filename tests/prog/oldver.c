@@ -1,18 +1,29 @@
 /* A program bound to the old symbol versions, as a binary linked against
  * glibc before 2.34 is: every aio function it calls is referenced as
- * NAME@GLIBC_2.2.5 (objdump -T shows "(GLIBC_2.2.5)"). kaio's unversioned
+ * NAME@GLIBC_2.2.5 (objdump -T shows "(GLIBC_2.2.5)"; i386: GLIBC_2.1, and
+ * built with _FILE_OFFSET_BITS=64 the *64 names). kaio's unversioned
  * definitions must still serve it; run.sh proves that with strace.
  * The calls: aio_init, aio_write, aio_read, aio_error, aio_return,
  * aio_suspend, aio_fsync, aio_cancel, lio_listio. */
-__asm__(".symver aio_init,aio_init@GLIBC_2.2.5");
-__asm__(".symver aio_read,aio_read@GLIBC_2.2.5");
-__asm__(".symver aio_write,aio_write@GLIBC_2.2.5");
-__asm__(".symver aio_error,aio_error@GLIBC_2.2.5");
-__asm__(".symver aio_return,aio_return@GLIBC_2.2.5");
-__asm__(".symver aio_suspend,aio_suspend@GLIBC_2.2.5");
-__asm__(".symver aio_fsync,aio_fsync@GLIBC_2.2.5");
-__asm__(".symver aio_cancel,aio_cancel@GLIBC_2.2.5");
-__asm__(".symver lio_listio,lio_listio@GLIBC_2.2.5");
+#if defined __i386__
+#define OLD "GLIBC_2.1"	/* i386's first version of them */
+#else
+#define OLD "GLIBC_2.2.5"
+#endif
+#if defined _FILE_OFFSET_BITS && _FILE_OFFSET_BITS == 64
+#define S "64"		/* the names <aio.h> makes the calls reference */
+#else
+#define S ""
+#endif
+__asm__(".symver aio_init,aio_init@" OLD);
+__asm__(".symver aio_read" S ",aio_read" S "@" OLD);
+__asm__(".symver aio_write" S ",aio_write" S "@" OLD);
+__asm__(".symver aio_error" S ",aio_error" S "@" OLD);
+__asm__(".symver aio_return" S ",aio_return" S "@" OLD);
+__asm__(".symver aio_suspend" S ",aio_suspend" S "@" OLD);
+__asm__(".symver aio_fsync" S ",aio_fsync" S "@" OLD);
+__asm__(".symver aio_cancel" S ",aio_cancel" S "@" OLD);
+__asm__(".symver lio_listio" S ",lio_listio" S "@" OLD);
 
 #include "common.h"
 

@@ -195,7 +195,7 @@ check_measure() {
 # the value on every line), KEY=any for no rule; lines=N: how many
 # processes printed one. A program's terms are added to those of "*",
 # replacing the ones on the same KEY. The keys:
-#   served         kernel + inline: requests kaio served itself
+#   served         kernel + inline + uring: requests kaio served itself
 #   kernel         requests (and polls) io_submit took
 #   inline         requests done in the caller by the hit path (src/inline.c)
 #   poll           waits for a stream fd in a kernel poll
@@ -272,7 +272,7 @@ served_check() {
 		done
 	done < <(grep -a '^kaio: kernel=' "$err")
 	sum[lines]=$n
-	sum[served]=$((${sum[kernel]:-0} + ${sum[inline]:-0}))
+	sum[served]=$((${sum[kernel]:-0} + ${sum[inline]:-0} + ${sum[uring]:-0}))
 	if [ "$n" = 0 ]; then
 		echo "no KAIO_STATS line on stderr: kaio did not serve it"
 		return

@@ -145,9 +145,9 @@ static void arm(int us)
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
-static void one_round(long round, unsigned long *rnd)
+static void one_round(long round, uint64_t *rnd)
 {
-	*rnd = *rnd * 6364136223846793005ul + 1442695040888963407ul;
+	*rnd = *rnd * 6364136223846793005ull + 1442695040888963407ull;
 	int fdr = (*rnd >> 33) & 1 ? rfd : bfd;
 	off_t off = (off_t)((*rnd >> 40) % NBLK) * BS;
 	struct aiocb cb, side, lc[LN], cc[2];
@@ -249,7 +249,7 @@ static void one_round(long round, unsigned long *rnd)
 
 static void run(long min_rounds, double min_sec)
 {
-	unsigned long rnd = 12345;
+	uint64_t rnd = 12345;
 	double start = now_sec();
 	arm(1000);
 	for (res->rounds = 0;; res->rounds++) {

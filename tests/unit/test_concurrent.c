@@ -118,12 +118,12 @@ static int err_of(const struct aiocb *cb)
 	return __atomic_load_n(&cb->__error_code, __ATOMIC_ACQUIRE);
 }
 
-static unsigned rnd(unsigned long x)
+static unsigned rnd(uint64_t x)
 {
 	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdUL;
+	x *= 0xff51afd7ed558ccdULL;
 	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53UL;
+	x *= 0xc4ceb9fe1a85ec53ULL;
 	return (unsigned)(x ^ (x >> 33));
 }
 

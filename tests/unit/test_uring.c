@@ -46,7 +46,7 @@ static int fd = -1, efd = -1, up_err;
 static void fill(char *buf, long block)
 {
 	for (int i = 0; i < BS; i += 8) {
-		long v = block * 1000003L + i;
+		int64_t v = (int64_t)block * 1000003 + i;
 
 		memcpy(buf + i, &v, 8);
 	}
@@ -64,8 +64,12 @@ static int served_fs(const char *d)
 {
 	struct statfs s;
 
-	return statfs(d, &s) == 0 && (s.f_type == EXT4_SUPER_MAGIC || s.f_type == XFS_SUPER_MAGIC ||
-				      s.f_type == BTRFS_SUPER_MAGIC);
+	unsigned long t;
+
+	if (statfs(d, &s) < 0)
+		return 0;
+	t = (unsigned long)s.f_type;	/* an int on i386 */
+	return t == EXT4_SUPER_MAGIC || t == XFS_SUPER_MAGIC || t == BTRFS_SUPER_MAGIC;
 }
 
 static int tasks(void)
