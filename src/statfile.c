@@ -183,8 +183,12 @@ void kaio_statfile_sync(void)
 		return;
 	kaio_uring_stats_get(us);
 	seq = map->seq;
-	__atomic_store_n(&map->seq, seq + 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	/*
+	 * Odd before any field changes: an exchange with acquire order keeps
+	 * the stores below after it (a fence would do too, but ThreadSanitizer
+	 * does not take fences).
+	 */
+	__atomic_exchange_n(&map->seq, seq + 1, __ATOMIC_ACQ_REL);
 #define X_STORE(name, v) __atomic_store_n(&map->f[F_##name].value, (uint64_t)(v), __ATOMIC_RELAXED);
 	STAT_FIELDS(X_STORE)
 	if (st->ctx_error != last_ctx_error || !map->f[F_ctx_error].text[0]) {
