@@ -143,7 +143,7 @@ static void proc_files(void)
 
 static void devices(void)
 {
-	char buf[4096];
+	char buf[4096] = { 0 };	/* /dev/null reads none of it in: written as is */
 	int fd = xopen("/dev/null", O_RDWR);
 	req("/dev/null read", 0, fd, buf, sizeof buf, 0);
 	req("/dev/null write", 1, fd, buf, sizeof buf, 777);
