@@ -51,7 +51,7 @@ ENG_TSAN = $(ENG_SRC:%.c=$(B)/tsan/%.o)
 TSAN_BIN = $(B)/tsan/unit/test_engine $(B)/tsan/unit/test_concurrent
 .SECONDARY: $(ENG_TSAN)
 
-.PHONY: all check demo bench bench-full soak lint install uninstall clean deps deb _all _check _demo _soak unit
+.PHONY: all check demo bench bench-full soak lint install uninstall clean deps deb _all _bench _check _demo _soak unit
 .DEFAULT_GOAL := all
 
 all check demo: deps
@@ -76,8 +76,14 @@ _soak: _all $(DIFF_BIN) $(PROG_BIN)
 
 bench bench-full:
 	@scripts/deps.sh bench
-	@$(MAKE) --no-print-directory _all
+	@$(MAKE) --no-print-directory _bench
 	@scripts/bench.sh $(B) $(if $(filter bench-full,$@),full,quick)
+
+# The benchmark's own POSIX AIO program (the SIGEV_SIGNAL/SIGEV_THREAD rows).
+_bench: _all $(B)/roundtrip
+
+$(B)/roundtrip: scripts/bench/roundtrip.c
+	$(CC) $(CFLAGS) -pthread -o $@ $< $(LDFLAGS)
 
 _all: $(B)/libkaio.so $(B)/kaio $(B)/kaio-check $(B)/runstat
 
