@@ -67,7 +67,7 @@ echo
 table below
 if grep -q ',kaio-base,' "$dir/medians.csv"; then
 	echo
-	echo "A/B: kaio ÷ kaio-base (same repetitions, interleaved; SLOWER: median ratio < 0.95 and kaio below kaio-base in every repetition):"
+	echo "A/B: kaio ÷ kaio-base (same repetitions, interleaved; SLOWER: median ratio < 0.95 and kaio below kaio-base in every one of 3 or more repetitions):"
 	echo
 	table ab
 fi

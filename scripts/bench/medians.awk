@@ -8,8 +8,10 @@
 # repetition did not. POSIX awk.
 # A/B (an engine kaio-base): iops_vs_base, cpu_vs_base (kaio ÷ kaio-base, ratios
 # of medians, on kaio's line), base_rep_min/max (kaio ÷ kaio-base IOPS within
-# each repetition where both ran, every run counted) and base_slower: 1 when
-# iops_vs_base < 0.95 and every repetition's ratio is below 1.
+# each repetition where both ran, every run counted), base_reps (how many such
+# repetitions) and base_slower: 1 when iops_vs_base < 0.95 and every
+# repetition's ratio is below 1, over at least 3 repetitions; empty (no
+# verdict) with fewer.
 # syscalls.csv (optional second file, the syscall pass): syscalls_per_io and
 # top_syscalls of that engine's one strace run.
 #
@@ -79,9 +81,9 @@ function ratio(a, b) {
 	return (a != "" && b != "" && b > 0) ? sprintf("%.3f", a / b) : ""
 }
 
-# ab(WORKLOAD): sets bmin, bmax (kaio ÷ kaio-base per repetition) and bslow.
+# ab(WORKLOAD): sets bmin, bmax (kaio ÷ kaio-base per repetition), bn and bslow.
 function ab(w,    ka, kb, r, x, m) {
-	bmin = bmax = bslow = ""
+	bmin = bmax = bslow = bn = ""
 	ka = w SUBSEP "kaio"
 	kb = w SUBSEP "kaio-base"
 	if (!n[ka] || !n[kb])
@@ -99,8 +101,10 @@ function ab(w,    ka, kb, r, x, m) {
 	}
 	if (!m)
 		return
+	bn = m
 	r = ratio(med["kaio", "iops"], med["kaio-base", "iops"])
-	bslow = (r != "" && r + 0 < 0.95 && bmax < 1) ? 1 : 0
+	if (m >= 3)
+		bslow = (r != "" && r + 0 < 0.95 && bmax < 1) ? 1 : 0
 	bmin = sprintf("%.3f", bmin)
 	bmax = sprintf("%.3f", bmax)
 }
@@ -109,7 +113,7 @@ END {
 	printf "workload,engine,n,failed,iops,lat_avg_us,lat_p99_us,cpu_per_io_us,cpu_per_io_raw_us,threads_max,rss_peak_kb,vsz_peak_kb,"
 	printf "iops_vs_glibc,cpu_vs_glibc,iops_vs_libaio,cpu_vs_libaio,iops_min,iops_max,shared_left_out,"
 	printf "iops_vs_io_uring,cpu_vs_io_uring,iops_w,iops_w_vs_glibc,iops_w_vs_libaio,iops_w_vs_io_uring,threads_peak,disk_reads_per_read,"
-	print "iops_vs_psync,cpu_vs_psync,slat_avg_us,slat_p99_us,syscalls_per_io,top_syscalls,iops_vs_base,cpu_vs_base,base_rep_min,base_rep_max,base_slower"
+	print "iops_vs_psync,cpu_vs_psync,slat_avg_us,slat_p99_us,syscalls_per_io,top_syscalls,iops_vs_base,cpu_vs_base,base_rep_min,base_rep_max,base_slower,base_reps"
 	for (w = 1; w <= nw; w++) {
 		for (e = 1; e <= ne; e++) {
 			k = W[w] SUBSEP E[e]
@@ -151,7 +155,7 @@ END {
 				ratio(w_, med["io_uring", "iops_w"]), peak[E[e]],
 				(med[E[e], "disk_reads_per_read"] == "") ? "" : sprintf("%.3f", med[E[e], "disk_reads_per_read"])
 			kaio = E[e] == "kaio"
-			printf ",%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n",
+			printf ",%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n",
 				ratio(med[E[e], "iops"], med["psync", "iops"]),
 				ratio(med[E[e], "cpu_per_io_us"], med["psync", "cpu_per_io_us"]),
 				(med[E[e], "slat_avg_us"] == "") ? "" : sprintf("%.2f", med[E[e], "slat_avg_us"]),
@@ -159,7 +163,7 @@ END {
 				sc[W[w], E[e]], top[W[w], E[e]],
 				kaio ? ratio(med["kaio", "iops"], med["kaio-base", "iops"]) : "",
 				kaio ? ratio(med["kaio", "cpu_per_io_us"], med["kaio-base", "cpu_per_io_us"]) : "",
-				kaio ? bmin : "", kaio ? bmax : "", kaio ? bslow : ""
+				kaio ? bmin : "", kaio ? bmax : "", kaio ? bslow : "", kaio ? bn : ""
 		}
 	}
 }

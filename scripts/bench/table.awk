@@ -239,17 +239,19 @@ function below(    i, w, r, x, n) {
 }
 
 # kaio ÷ kaio-base, every row; SLOWER: see medians.awk (base_slower).
-function abtable(    i, w) {
-	print "| workload | kaio IOPS | kaio-base IOPS | kaio ÷base | per repetition | CPU/IO kaio ÷base | |"
+function abtable(    i, w, x) {
+	print "| workload | kaio IOPS | kaio-base IOPS | kaio ÷base | per repetition (n) | CPU/IO kaio ÷base | |"
 	print "|---|---:|---:|---:|---|---:|---|"
 	for (i = 1; i <= nw; i++) {
 		w = order[i]
 		if (get(w, "kaio", "iops_vs_base") == "")
 			continue
-		printf "| %s | %s | %s | %s | %s–%s | %s | %s |\n", w, f(get(w, "kaio", "iops"), 0),
+		x = get(w, "kaio", "base_slower")
+		printf "| %s | %s | %s | %s | %s–%s (%s) | %s | %s |\n", w, f(get(w, "kaio", "iops"), 0),
 			f(get(w, "kaio-base", "iops"), 0), f(get(w, "kaio", "iops_vs_base"), 2),
 			f(get(w, "kaio", "base_rep_min"), 2), f(get(w, "kaio", "base_rep_max"), 2),
-			f(get(w, "kaio", "cpu_vs_base"), 2), get(w, "kaio", "base_slower") == 1 ? "**SLOWER**" : ""
+			get(w, "kaio", "base_reps"), f(get(w, "kaio", "cpu_vs_base"), 2),
+			x == 1 ? "**SLOWER**" : (x == "" ? "no verdict (< 3 repetitions)" : "")
 	}
 }
 
@@ -267,7 +269,7 @@ function slower(    i, w, n) {
 			f(get(w, "kaio", "base_rep_min"), 2), f(get(w, "kaio", "base_rep_max"), 2)
 	}
 	if (!n)
-		print "None: no row is slower than kaio-base beyond the noise rule."
+		print "None: no row is slower than kaio-base beyond the noise rule (it needs at least 3 repetitions)."
 }
 
 # target(ISSUE, WORKLOAD, FIELD, MIN, TEXT): one line; kaio's FIELD >= MIN.
