@@ -52,7 +52,10 @@
 # read only uncached blocks; each records the data disk's reads per fio read
 # (about 1 when cold).
 # In each repetition every workload runs every engine, the engine order rotated
-# from one repetition (and workload) to the next; the tables hold medians.
+# from one repetition (and workload) to the next, and reversed in every second
+# repetition (so that no engine always runs right after the same one: in an A/A
+# run where kaio always followed glibc, one row came out 0.71 in all 3
+# repetitions); the tables hold medians.
 #   quick: 2 repetitions x 0.3 s per run, some rows left out (QUICK_SKIP below;
 #          about 5 minutes)
 #   full:  3 repetitions x 5 s per run, every row, and the syscall pass (about
@@ -247,7 +250,9 @@ if [[ -n $base_spec ]]; then
 		fi
 	fi
 	[[ $baselib != *[:\ ]* ]] || { echo "bench: the base library's path must not contain ':' or a space: $baselib" >&2; exit 2; }
-	engines+=(kaio-base)
+	# Beside kaio: in the rotated (and alternately reversed) order each of the
+	# two runs right before the other as often.
+	engines=(glibc kaio kaio-base kaio-nouring libaio io_uring psync)
 fi
 
 # KAIO_BENCH_ENGINES and KAIO_BENCH_WORKLOADS (space-separated) run a subset,
@@ -557,10 +562,19 @@ for ((rep = 1; rep <= reps; rep++)); do
 		wl=${workloads[w]}
 		wl_args "$wl"
 		line="rep $rep/$reps $(printf '%-26s' "$wl")"
-		for ((i = 0; i < ${#engines[@]}; i++)); do
-			e=${engines[(i + w + rep - 1) % ${#engines[@]}]}
-			[[ -z ${dropped[$e]-} ]] || continue
-			runs_on "$wl" "$e" || continue
+		# The engines of this row, rotated; every second repetition in
+		# reverse, so that no engine always runs right after the same one.
+		row_engines=()
+		for e in "${engines[@]}"; do
+			[[ -n ${dropped[$e]-} ]] || ! runs_on "$wl" "$e" || row_engines+=("$e")
+		done
+		nre=${#row_engines[@]}
+		for ((i = 0; i < nre; i++)); do
+			if ((rep % 2)); then
+				e=${row_engines[(i + w + rep - 1) % nre]}
+			else
+				e=${row_engines[(nre - 1 - i + w + rep - 1) % nre]}
+			fi
 			seq=$((seq + 1))
 			tag=rep$rep-$wl-$e
 			cache='' cf=$(cache_file "$wl")
