@@ -706,7 +706,7 @@ if [[ $rev != unknown && -n "$(git -C "$root" status --porcelain -- src preload 
 fi
 startup=$(awk -F, 'NR > 1 && $6 == 0 { s += $4; n++ } END { if (n) printf "%.2f", s / n }' "$out/startup.csv")
 machine="Machine: $(nproc) CPUs ($model), Linux $(uname -r), data on $fstype ($fsdev), $(fio --version), glibc $glibc_v, kaio $rev."
-runline="Run: $(date -u +%F), $mode mode, $reps repetitions x $rt_label per run, ${#used[@]} engines interleaved (order rotated), medians; fio start-up CPU subtracted (mean ${startup:-?} s per run)."
+runline="Run: $(date -u +%F), $mode mode, $reps repetitions x $rt_label per run, ${#used[@]} engines interleaved (order rotated, reversed every second repetition), medians; fio start-up CPU subtracted (mean ${startup:-?} s per run)."
 if ((strace)); then
 	runline+=" Syscalls per I/O: one run per row and engine under strace -f -c ($strace_runtime)."
 fi
