@@ -56,7 +56,7 @@
 # repetition (so that no engine always runs right after the same one: in an A/A
 # run where kaio always followed glibc, one row came out 0.71 in all 3
 # repetitions); the tables hold medians.
-#   quick: 2 repetitions x 0.3 s per run, some rows left out (QUICK_SKIP below;
+#   quick: 2 repetitions x 0.3 s per run, some rows left out (quick_skip below;
 #          about 5 minutes)
 #   full:  3 repetitions x 5 s per run, every row, and the syscall pass (about
 #          50 minutes)
@@ -208,7 +208,7 @@ workloads=(read-direct-qd1 read-direct-qd8 read-direct-qd32 read-direct-qd128
 	stress-ng-aio-n4-r1 stress-ng-aio-n4-r16 stress-ng-aio-n4-r64
 	roundtrip-signal-cached roundtrip-signal-direct roundtrip-thread-cached roundtrip-thread-direct)
 # Rows quick mode leaves out (unless KAIO_BENCH_WORKLOADS names them).
-QUICK_SKIP=" read-cached-qd32-16j write-buffered-qd1-2j write-osync-qd8 write-odsync-qd1
+quick_skip=" read-cached-qd32-16j write-buffered-qd1-2j write-osync-qd8 write-odsync-qd1
 	stress-ng-aio-n1-r16 stress-ng-aio-n1-r64 stress-ng-aio-n2-r1 stress-ng-aio-n2-r64
 	stress-ng-aio-n4-r1 stress-ng-aio-n4-r16 "
 
@@ -279,7 +279,7 @@ if [[ -n ${KAIO_BENCH_WORKLOADS:-} ]]; then
 elif [[ $mode == quick ]]; then
 	picked=()
 	for w in "${workloads[@]}"; do
-		[[ $QUICK_SKIP == *[[:space:]]"$w"[[:space:]]* ]] || picked+=("$w")
+		[[ $quick_skip == *[[:space:]]"$w"[[:space:]]* ]] || picked+=("$w")
 	done
 	workloads=("${picked[@]}")
 fi
