@@ -15,7 +15,7 @@ full)  pkgs=(gcc make pkg-config libaio-dev liburing-dev libglib2.0-dev libcmock
 deb)   pkgs=(gcc make pkg-config libaio-dev liburing-dev libglib2.0-dev dpkg-dev debhelper lintian) ;;
 soak)  pkgs=(gcc make pkg-config libaio-dev liburing-dev libglib2.0-dev fio valgrind python3) ;;
 lint)  pkgs=(pkg-config libaio-dev liburing-dev libglib2.0-dev cppcheck clang-tidy) ;;
-bench) pkgs=(gcc make pkg-config libaio-dev liburing-dev libglib2.0-dev fio gnuplot-nox) ;;
+bench) pkgs=(gcc make pkg-config libaio-dev liburing-dev libglib2.0-dev fio gnuplot-nox jq strace stress-ng) ;;
 *)     echo "usage: $0 build|full|bench|soak|lint|deb" >&2; exit 2 ;;
 esac
 

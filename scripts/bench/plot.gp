@@ -1,7 +1,7 @@
 # gnuplot -e "dir='BENCH_DIR'; subtitle='...'" scripts/bench/plot.gp
 # Reads dir/iops.dat and dir/cpu.dat (from plotdata.awk), writes dir/bench.png:
-# grouped bars, one group per workload, one bar per engine; log scales.
-set terminal pngcairo size 2000,1000 font "sans,11" noenhanced
+# grouped bars, one group per fio workload, one bar per engine; log scales.
+set terminal pngcairo size 2800,1000 font "sans,11" noenhanced
 set output dir . "/bench.png"
 set datafile missing "?"
 set style data histograms
@@ -21,6 +21,7 @@ set linetype 3 lc rgb "#9ecae1"
 set linetype 4 lc rgb "#2ca02c"
 set linetype 5 lc rgb "#ff7f0e"
 set linetype 6 lc rgb "#7f7f7f"
+set linetype 7 lc rgb "#9467bd"
 if (!exists("ncol")) ncol = 7
 set multiplot layout 2,1 title "fio 4 KiB random I/O, medians: POSIX AIO under glibc and under kaio (default, KAIO_URING=0), fio's libaio, io_uring and psync engines\n" . subtitle
 set ylabel "IOPS (log scale, higher is better)"
