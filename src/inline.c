@@ -12,7 +12,11 @@
  * (measured on ext4 here, kernel 6.18: 0.5 us; the same read without the
  * extra byte waits 60-90 us for the device even with RWF_NOWAIT, and so does
  * one whose first segment is a single byte: the kernel no longer checks the
- * segments). Nothing about O_DIRECT is kept per fd: a fd closed and reused,
+ * segments). The extra byte has a cost: when the request ends on a page
+ * boundary and the next page is not cached, the kernel starts reading it
+ * (readahead of one page for a random reader), as it would for any
+ * RWF_NOWAIT read that reaches a missing page; nothing waits for it.
+ * Nothing about O_DIRECT is kept per fd: a fd closed and reused,
  * or switched to O_DIRECT or back with F_SETFL, is judged afresh by every
  * read. Pipes, sockets and ttys answer ESPIPE, tmpfs and /proc EOPNOTSUPP
  * (RWF_NOWAIT refused), directories EISDIR or EOPNOTSUPP: all go on to the
