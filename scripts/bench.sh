@@ -57,9 +57,9 @@
 # run where kaio always followed glibc, one row came out 0.71 in all 3
 # repetitions); the tables hold medians.
 #   quick: 2 repetitions x 0.3 s per run, some rows left out (quick_skip below;
-#          about 5 minutes)
-#   full:  3 repetitions x 5 s per run, every row, and the syscall pass (about
-#          50 minutes)
+#          246 s measured)
+#   full:  3 repetitions x 5 s per run, every row, and the syscall pass (3324 s
+#          measured: 3026 s of runs, 298 s of syscall pass)
 # KAIO_BENCH_REPS and KAIO_BENCH_RUNTIME (fio syntax: 5, 500ms) override them;
 # KAIO_BENCH_ENGINES and KAIO_BENCH_WORKLOADS select a subset (names as above;
 # KAIO_BENCH_WORKLOADS may name rows quick mode leaves out).
