@@ -708,7 +708,8 @@ startup=$(awk -F, 'NR > 1 && $6 == 0 { s += $4; n++ } END { if (n) printf "%.2f"
 machine="Machine: $(nproc) CPUs ($model), Linux $(uname -r), data on $fstype ($fsdev), $(fio --version), glibc $glibc_v, kaio $rev."
 runline="Run: $(date -u +%F), $mode mode, $reps repetitions x $rt_label per run, ${#used[@]} engines interleaved (order rotated, reversed every second repetition), medians; fio start-up CPU subtracted (mean ${startup:-?} s per run)."
 if ((strace)); then
-	runline+=" Syscalls per I/O: one run per row and engine under strace -f -c ($strace_runtime)."
+	st_label=${strace_runtime%%[a-z]*} st_unit=${strace_runtime##*[0-9]}
+	runline+=" Syscalls per I/O: one run per row and engine under strace -f -c ($st_label ${st_unit:-s})."
 fi
 if [[ -n $baselib ]]; then
 	runline+=" kaio-base: $base_rev."
