@@ -4,7 +4,7 @@
 #                   build/i386/libkaio.so when the i386 packages are there
 #   make check      unit tests (ASan+UBSan), programs with and without kaio, fio
 #   make demo       fio's posixaio engine under glibc and kaio, fio libaio as reference
-#   make bench      benchmark, quick (~5 min); make bench-full (~70 min)
+#   make bench      benchmark, quick (~4 min); make bench-full (~55 min)
 #   make lint       cppcheck and clang-tidy on src/ and preload/
 #   make install    PREFIX=/usr/local DESTDIR= ; make uninstall ; make clean
 #   make deb        the Debian package in build/deb (scripts/deb.sh), then lintian

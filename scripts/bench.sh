@@ -57,9 +57,9 @@
 # run where kaio always followed glibc, one row came out 0.71 in all 3
 # repetitions); the tables hold medians.
 #   quick: 2 repetitions x 0.3 s per run, some rows left out (quick_skip below;
-#          about 5 minutes)
-#   full:  3 repetitions x 5 s per run, every row, and the syscall pass (about
-#          50 minutes)
+#          246 s measured)
+#   full:  3 repetitions x 5 s per run, every row, and the syscall pass (3324 s
+#          measured: 3026 s of runs, 298 s of syscall pass)
 # KAIO_BENCH_REPS and KAIO_BENCH_RUNTIME (fio syntax: 5, 500ms) override them;
 # KAIO_BENCH_ENGINES and KAIO_BENCH_WORKLOADS select a subset (names as above;
 # KAIO_BENCH_WORKLOADS may name rows quick mode leaves out).
@@ -708,7 +708,8 @@ startup=$(awk -F, 'NR > 1 && $6 == 0 { s += $4; n++ } END { if (n) printf "%.2f"
 machine="Machine: $(nproc) CPUs ($model), Linux $(uname -r), data on $fstype ($fsdev), $(fio --version), glibc $glibc_v, kaio $rev."
 runline="Run: $(date -u +%F), $mode mode, $reps repetitions x $rt_label per run, ${#used[@]} engines interleaved (order rotated, reversed every second repetition), medians; fio start-up CPU subtracted (mean ${startup:-?} s per run)."
 if ((strace)); then
-	runline+=" Syscalls per I/O: one run per row and engine under strace -f -c ($strace_runtime)."
+	st_label=${strace_runtime%%[a-z]*} st_unit=${strace_runtime##*[0-9]}
+	runline+=" Syscalls per I/O: one run per row and engine under strace -f -c ($st_label ${st_unit:-s})."
 fi
 if [[ -n $baselib ]]; then
 	runline+=" kaio-base: $base_rev."
