@@ -24,6 +24,7 @@
 #include "engine.h"
 #include "wrap.h"
 #include "quiet.h"
+#include "req.h"
 
 #define BS 4096
 #define DEPTH 16
@@ -43,32 +44,6 @@ static int check(const char *buf, long block)
 
 	fill(want, block);
 	return memcmp(buf, want, BS) == 0;
-}
-
-static void prep(struct aiocb *cb, int f, void *buf, size_t n, off_t off)
-{
-	memset(cb, 0, sizeof *cb);
-	cb->aio_fildes = f;
-	cb->aio_buf = buf;
-	cb->aio_nbytes = n;
-	cb->aio_offset = off;
-}
-
-static void wait_one(struct aiocb *cb)
-{
-	const struct aiocb *l[1] = { cb };
-
-	while (kaio_error(cb) == EINPROGRESS)
-		assert_int_equal(kaio_suspend(l, 1, NULL), 0);
-}
-
-static ssize_t result(struct aiocb *cb)
-{
-	ssize_t res = -2;
-
-	wait_one(cb);
-	assert_int_equal(kaio_return(cb, &res), 0);
-	return res;
 }
 
 static void reset_wrap(void)

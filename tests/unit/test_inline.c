@@ -23,32 +23,12 @@
 #include "engine.h"
 #include "wrap.h"
 #include "quiet.h"
+#include "req.h"
 
 #define BS 4096
 
 static char path[] = "/tmp/kaio-inline-XXXXXX";
 static int fd;
-
-static void prep(struct aiocb *cb, int f, void *buf, size_t n, off_t off)
-{
-	memset(cb, 0, sizeof *cb);
-	cb->aio_fildes = f;
-	cb->aio_buf = buf;
-	cb->aio_nbytes = n;
-	cb->aio_offset = off;
-}
-
-static ssize_t result(struct aiocb *cb)
-{
-	const struct aiocb *l[1] = { cb };
-	ssize_t res = -2;
-
-
-	while (kaio_error(cb) == EINPROGRESS)
-		assert_int_equal(kaio_suspend(l, 1, NULL), 0);
-	assert_int_equal(kaio_return(cb, &res), 0);
-	return res;
-}
 
 static unsigned long served(void)
 {
@@ -178,20 +158,13 @@ static void test_direct_not_inline(void **state)
 	assert_true(wrap.submit_calls > calls);
 	/* F_SETFL drops O_DIRECT: the next read may take the hit path. */
 	assert_int_equal(fcntl(d, F_SETFL, fcntl(d, F_GETFL) & ~O_DIRECT), 0);
-	for (int i = 0; i < 1000 && served() == n0; i++) {
-		prep(&cb, d, buf, BS, 0);
-		assert_int_equal(kaio_submit(&cb, KAIO_READ), 0);
-		assert_int_equal(result(&cb), BS);
-	}
+	for (int i = 0; i < 1000 && served() == n0; i++)
+		io_times(d, KAIO_READ, buf, BS, 0, 1, BS);
 	assert_true(served() > n0);
 	/* And back: never inline again, at any count. */
 	assert_int_equal(fcntl(d, F_SETFL, fcntl(d, F_GETFL) | O_DIRECT), 0);
 	n0 = served();
-	for (int i = 0; i < 300; i++) {
-		prep(&cb, d, buf, BS, 0);
-		assert_int_equal(kaio_submit(&cb, KAIO_READ), 0);
-		assert_int_equal(result(&cb), BS);
-	}
+	io_times(d, KAIO_READ, buf, BS, 0, 300, BS);
 	assert_int_equal(served(), n0);
 	free(buf);
 	close(d);
@@ -201,15 +174,12 @@ static void test_direct_not_inline(void **state)
 static void test_writes(void **state)
 {
 	char buf[BS], back[BS];
-	struct aiocb cb;
 	unsigned long n0 = served();
 
 	(void)state;
 	for (int i = 0; i < 10; i++) {
 		memset(buf, 'a' + i, BS);
-		prep(&cb, fd, buf, BS, (off_t)(i % 4) * BS);
-		assert_int_equal(kaio_submit(&cb, KAIO_WRITE), 0);
-		assert_int_equal(result(&cb), BS);
+		io_times(fd, KAIO_WRITE, buf, BS, (off_t)(i % 4) * BS, 1, BS);
 		assert_int_equal(pread(fd, back, BS, (off_t)(i % 4) * BS), BS);
 		assert_memory_equal(back, buf, BS);
 	}
@@ -225,11 +195,7 @@ static void test_writes(void **state)
 		assert_int_equal(posix_memalign(&al, BS, BS), 0);
 		memset(al, 'z', BS);
 		n0 = served();
-		for (int i = 0; i < 5; i++) {
-			prep(&cb, s, al, BS, 0);
-			assert_int_equal(kaio_submit(&cb, KAIO_WRITE), 0);
-			assert_int_equal(result(&cb), BS);
-		}
+		io_times(s, KAIO_WRITE, al, BS, 0, 5, BS);
 		assert_int_equal(served(), n0);
 		free(al);
 		close(s);

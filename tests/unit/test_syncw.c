@@ -18,6 +18,7 @@
 #include "engine.h"
 #include "wrap.h"
 #include "quiet.h"
+#include "req.h"
 
 #define BS 4096
 
@@ -54,26 +55,6 @@ static void release(void)
 	for (int i = 0; i < nheld; i++)
 		assert_int_equal(__real_io_submit(held_ctx, 1, &held[i]), 1);
 	nheld = 0;
-}
-
-static void prep(struct aiocb *cb, int f, const void *buf, size_t n, off_t off)
-{
-	memset(cb, 0, sizeof *cb);
-	cb->aio_fildes = f;
-	cb->aio_buf = (void *)buf;
-	cb->aio_nbytes = n;
-	cb->aio_offset = off;
-}
-
-static ssize_t result(struct aiocb *cb)
-{
-	const struct aiocb *l[1] = { cb };
-	ssize_t res = -2;
-
-	while (kaio_error(cb) == EINPROGRESS)
-		assert_int_equal(kaio_suspend(l, 1, NULL), 0);
-	assert_int_equal(kaio_return(cb, &res), 0);
-	return res;
 }
 
 static unsigned long syncw(void)
