@@ -95,7 +95,7 @@ else
 	fail "installed kaio --check rw_basic" "exit $rc" "$tmp/check"
 fi
 if command -v man >/dev/null; then
-	if LC_ALL=C.UTF-8 man --warnings -l "$root/usr/share/man/man1/kaio.1.gz" 2>"$tmp/warn" | grep -q '^NAME' && [[ ! -s $tmp/warn ]]; then
+	if LC_ALL=C.UTF-8 man --warnings -l "$root/usr/share/man/man1/kaio.1.gz" 2>"$tmp/warn" | grep '^NAME' >/dev/null && [[ ! -s $tmp/warn ]]; then
 		pass "man -l on the installed kaio.1.gz"
 	else
 		fail "man -l on the installed kaio.1.gz" "" "$tmp/warn"
