@@ -274,7 +274,7 @@ int kaio_inline_submit(struct aiocb *cb, enum kaio_op op, size_t *done)
 	*done = 0;
 	if (fd < 0 || fd >= FD_SLOTS || cb->aio_offset < 0 ||
 	    __atomic_load_n(&fd_live[fd], __ATOMIC_ACQUIRE) ||
-	    kaio_tag_get(cb) == TAG_BUSY || kaio_tag_get(cb) == TAG_FOREIGN ||
+	    kaio_tag_get(cb) == TAG_BUSY ||
 	    (note = note_kind(&cb->aio_sigevent)) < 0)
 		return 0;
 	r = op == KAIO_READ ? read_here(cb, &res) : write_here(cb, &res);
