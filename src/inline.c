@@ -163,18 +163,6 @@ void kaio_inline_learn(int fd, int fl)
 				 RECHECK_WRITES : 255, __ATOMIC_RELAXED);
 }
 
-/* The signal of a request done here, as glibc's helper would send it. */
-static void raise_here(const struct sigevent *sev)
-{
-	sigset_t mask;
-	int self = 0;
-
-	if (sev->sigev_notify == SIGEV_SIGNAL &&
-	    !pthread_sigmask(SIG_BLOCK, NULL, &mask))
-		self = !sigismember(&mask, sev->sigev_signo);
-	kaio_sigev_raise(sev, self);
-}
-
 static int note_kind(const struct sigevent *sev)
 {
 	if (kaio_sigev_silent(sev))
@@ -286,7 +274,7 @@ int kaio_inline_submit(struct aiocb *cb, enum kaio_op op, size_t *done)
 		return 0;
 	kaio_result_set(cb, res);
 	if (note)
-		raise_here(&cb->aio_sigevent);
+		kaio_sigev_raise_here(&cb->aio_sigevent);
 	count_one();
 	return 1;
 }

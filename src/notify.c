@@ -10,6 +10,14 @@
  * Delivering everything on one thread keeps that order and keeps SIGEV_THREAD
  * callbacks off the program's threads: a callback never runs inside the
  * program's own aio_* call, where it could deadlock on the program's locks.
+ * Signals are the other way round: a request that finished inside the
+ * aio_* call that queued it (io_submit copies cached and buffered data
+ * before it returns) has its SIGEV_SIGNAL or SIGEV_THREAD_ID raised by that
+ * call before it returns (kaio_notes_here_and_unlock), so the handler runs
+ * where the program holds none of its own locks, not at a random point
+ * just after; a signal raised later, from here, could land inside the
+ * program's malloc. It keeps the order: only notes at the head of the queue
+ * are taken, the rest stay here.
  *
  * The notifier exists only while work is owed (eng.owed: notes, and requests
  * on pipes or sockets waiting in a poll, see stream.c): the first request
@@ -68,6 +76,22 @@ void kaio_sigev_raise(const struct sigevent *sev, int here)
 			here ? gettid() : sev->_sigev_un._tid, si.si_signo, &si);
 	else
 		syscall(SYS_rt_sigqueueinfo, si.si_pid, si.si_signo, &si);
+}
+
+/*
+ * The signal of a request that finished inside the caller's aio_* call,
+ * raised before the call returns: to the calling thread, so that the
+ * handler runs inside that call, or to the process when the thread blocks
+ * it (as glibc's helper would send it); SIGEV_THREAD_ID to its thread.
+ */
+void kaio_sigev_raise_here(const struct sigevent *sev)
+{
+	sigset_t mask;
+	int self = 0;
+
+	if (sev->sigev_notify == SIGEV_SIGNAL && !pthread_sigmask(SIG_BLOCK, NULL, &mask))
+		self = !sigismember(&mask, sev->sigev_signo);
+	kaio_sigev_raise(sev, self);
 }
 
 static void deliver(const struct sigevent *sev)
@@ -214,6 +238,99 @@ static int notifier_start_locked(const struct sigevent *sev)
 	eng.notifier_stack = have;
 	eng.st.notifier_started++;
 	return 0;
+}
+
+/*
+ * Notes the calling thread raises itself (kaio_notes_here_and_unlock):
+ * those at the head of eng.notify of requests the call queued (sequence
+ * numbers first to last), as long as they are signals, and then their
+ * list's when it is due and next. A note behind
+ * another program's stays with the notifier, so notes still go out in
+ * completion order; SIGEV_THREAD never runs in the program's call.
+ */
+struct kaio_here {
+	struct sigevent sev[HERE_MAX];
+	struct kaio_lio *lio[HERE_MAX];
+	unsigned char has[HERE_MAX];
+	int n;
+};
+
+static int here_ok(const struct sigevent *sev)
+{
+	return sev->sigev_notify == SIGEV_SIGNAL || sev->sigev_notify == SIGEV_THREAD_ID;
+}
+
+static void take_locked(struct kaio_here *h, unsigned long first, unsigned long last)
+{
+	h->n = 0;
+	while (h->n < HERE_MAX && !kaio_list_empty(&eng.notify)) {
+		struct kaio_req *r = kaio_container_of(eng.notify.next, struct kaio_req, q);
+
+		if ((r->notify && !here_ok(&r->sev)) || r->seq < first || r->seq > last)
+			break;
+		kaio_list_del(&r->q);
+		kaio_list_add_tail(&eng.done, &r->q);
+		h->has[h->n] = r->notify;
+		h->sev[h->n] = r->sev;
+		h->lio[h->n++] = r->lio;
+		r->lio = NULL;
+		r->notify = 0;
+		eng.owed--;
+	}
+}
+
+/* Its list is due, next, and a signal: raised here too. */
+static struct kaio_lio *lio_take_locked(const struct kaio_lio *lio)
+{
+	struct kaio_lio *due;
+
+	if (kaio_list_empty(&eng.lio_due) || !kaio_list_empty(&eng.notify))
+		return NULL;
+	due = kaio_container_of(eng.lio_due.next, struct kaio_lio, q);
+	if (due != lio || !here_ok(&due->sev))
+		return NULL;
+	kaio_list_del(&due->q);
+	eng.owed--;
+	return due;
+}
+
+/*
+ * Raises, before the calling aio_* call returns, the notes of what
+ * finished inside it (the lock is held on entry and dropped on return).
+ * The notifier is not woken for notes taken here; a list whose last
+ * request was announced here is queued once those signals went out.
+ */
+void kaio_notes_here_and_unlock(unsigned long first, unsigned long last)
+{
+	struct kaio_here h;
+	struct kaio_lio *ended = NULL, *due = NULL;
+	int lists = 0;
+
+	take_locked(&h, first, last);
+	if (h.n && kaio_list_empty(&eng.notify) && kaio_list_empty(&eng.lio_due))
+		eng.wake &= ~(unsigned)KAIO_WAKE_NOTE;
+	kaio_thread_ensure_locked();
+	kaio_unlock();
+	for (int i = 0; i < h.n; i++) {
+		if (h.has[i])
+			kaio_sigev_raise_here(&h.sev[i]);
+		lists += h.lio[i] != NULL;
+	}
+	if (!lists)
+		return;
+	kaio_lock();
+	for (int i = 0; i < h.n; i++)
+		if (h.lio[i] && --h.lio[i]->remaining == 0) {
+			kaio_lio_queue_locked(h.lio[i]);
+			ended = h.lio[i];
+		}
+	if (ended && (due = lio_take_locked(ended)) && kaio_list_empty(&eng.lio_due))
+		eng.wake &= ~(unsigned)KAIO_WAKE_NOTE;
+	kaio_unlock();
+	if (due) {
+		kaio_sigev_raise_here(&due->sev);
+		free(due);
+	}
 }
 
 /*

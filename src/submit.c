@@ -267,8 +267,14 @@ static int lock_ctx(void)
 	return 0;
 }
 
-static void submit_and_unlock(void)
+/*
+ * Issues what is queued and unlocks; what finished inside the call, of the
+ * requests it queued (sequence numbers first to the last one), announces
+ * itself before the call returns (notify.c).
+ */
+static void submit_and_unlock(unsigned long first)
 {
+	unsigned long last = eng.seq;
 	int n;
 
 	if (!kaio_list_empty(&eng.pending) || eng.uring_queued) {
@@ -300,8 +306,7 @@ static void submit_and_unlock(void)
 	 */
 	if ((eng.ctx && kaio_ring_ready(eng.ctx)) || (eng.in_uring && kaio_uring_ready()))
 		kaio_events_reap();
-	kaio_thread_ensure_locked();
-	kaio_unlock();
+	kaio_notes_here_and_unlock(first, last);
 }
 
 /*
@@ -343,6 +348,7 @@ int kaio_submit(struct aiocb *cb, enum kaio_op op)
 {
 	struct fdinfo f;
 	size_t done;
+	unsigned long first;
 	int r;
 
 	if (inline_done(cb, op, &done))
@@ -372,8 +378,9 @@ int kaio_submit(struct aiocb *cb, enum kaio_op op)
 	r = lock_ctx();
 	if (r < 0)
 		return r;
+	first = eng.seq + 1;
 	r = enqueue_locked(cb, op, &f, NULL, done);
-	submit_and_unlock();
+	submit_and_unlock(first);
 	return r;
 }
 
@@ -387,6 +394,7 @@ int kaio_listio(int mode, struct aiocb *const list[], int nent,
 {
 	struct kaio_lio *lio = NULL;
 	struct fdinfo *fi;
+	unsigned long first;
 	int enq_err = 0, queued = 0, r = 0;
 
 	/* An empty LIO_NOWAIT list still fires its sigevent, as glibc's. */
@@ -434,6 +442,7 @@ int kaio_listio(int mode, struct aiocb *const list[], int nent,
 		}
 		lio->sev = *sev;	/* the list's own note, owed from now on */
 	}
+	first = eng.seq + 1;
 	/*
 	 * As glibc: an entry that cannot be queued (bad aio_reqprio) fails at
 	 * once with its errno, which lio_listio returns unless some other entry
@@ -458,7 +467,7 @@ int kaio_listio(int mode, struct aiocb *const list[], int nent,
 	}
 	if (lio && !lio->remaining)
 		kaio_lio_queue_locked(lio);
-	submit_and_unlock();
+	submit_and_unlock(first);
 	r = enq_err ? -enq_err : 0;
 	if (mode == LIO_WAIT && queued) {
 		r = kaio_wait((const struct aiocb *const *)list, nent, 1, NULL);

@@ -35,7 +35,7 @@ export TSAN_OPTIONS="$opts${TSAN_OPTIONS:+ $TSAN_OPTIONS}"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kaio-tsan.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
-npass=0 nfail=0
+npass=0 nfail=0 nskip=0
 
 for bin in "$@"; do
 	name=${bin##*/}
@@ -58,7 +58,13 @@ for bin in "$@"; do
 		# What TSan itself said while the test ran (a fatal error in a child).
 		sed -n "/RUN      \] $t\$/,/\] $t\$/p" "$log" | grep -E '^==[0-9]+==ThreadSanitizer' | sed 's/^/    /'
 	done
-	ran=$((ok + ${#failed[@]}))
+	# cmocka's skip(): "[  SKIPPED ] test_x", said with its reason in the test.
+	mapfile -t skipped < <(sed -nE 's/^\[  SKIPPED \] ([A-Za-z_][A-Za-z0-9_]*)$/\1/p' "$log" | sort -u)
+	for t in "${skipped[@]}"; do
+		echo "SKIP tsan/$name:$t (see the test: not checkable under ThreadSanitizer)"
+	done
+	nskip=$((nskip + ${#skipped[@]}))
+	ran=$((ok + ${#failed[@]} + ${#skipped[@]}))
 	notrun=0
 	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 		hung=$(sed -nE 's/^\[ RUN      \] (.*)/\1/p' "$log" | tail -n 1)
@@ -83,5 +89,5 @@ for bin in "$@"; do
 	echo "tsan/$name: $ok of ${total:-?} tests passed in ${secs}s, ${#races[@]} distinct race(s) (exit $rc)"
 done
 
-echo "tsan: $npass passed, $nfail failed"
+echo "tsan: $npass passed, $nfail failed, $nskip skipped"
 [ "$nfail" = 0 ]

@@ -1,0 +1,275 @@
+/*
+ * Notes of requests the engine finished inside the submitting call
+ * (src/notify.c, kaio_notes_here_and_unlock): with the hit path off, a
+ * cached read or a buffered write completes inside io_submit, and its
+ * SIGEV_SIGNAL or SIGEV_THREAD_ID must be handled before aio_read returns,
+ * once, with the result final; a list's members and then the list itself
+ * likewise; a blocked signal stays pending for the process; and a note
+ * queued behind another one is left to kaio's thread, in order.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kaio.h"
+#include "engine.h"
+#include "wrap.h"
+#include "quiet.h"
+#include "req.h"
+
+#define BS 4096
+#define N 4
+#define LISTVAL 100
+
+static char path[] = "/tmp/kaio-notes-XXXXXX";
+static int fd;
+static char bufs[N][BS];
+static struct aiocb cbs[N];
+
+/* Each handled signal: its value, in handling order; and whether it was final. */
+static int seq, order[2 * N + 2], not_final, bad_code;
+
+static void on_signal(int sig, siginfo_t *si, void *uc)
+{
+	int v = si->si_value.sival_int, n = __atomic_fetch_add(&seq, 1, __ATOMIC_SEQ_CST);
+
+	(void)sig;
+	(void)uc;
+	if (n < (int)(sizeof order / sizeof order[0]))
+		order[n] = v;
+	if (si->si_code != SI_ASYNCIO)
+		bad_code++;
+	if (v >= 0 && v < N && (kaio_error(&cbs[v]) != 0 || cbs[v].__return_value != BS))
+		not_final++;
+}
+
+static int setup(void **state)
+{
+	struct sigaction sa = { .sa_sigaction = on_signal, .sa_flags = SA_SIGINFO };
+	static char data[N * BS];
+
+	(void)state;
+	wait_single_threaded();
+	memset(&wrap, 0, sizeof wrap);
+	seq = not_final = bad_code = 0;
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGRTMIN + 2, &sa, NULL), 0);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	for (int i = 0; i < (int)sizeof data; i++)
+		data[i] = (char)(i * 7 + 3);
+	assert_int_equal(pwrite(fd, data, sizeof data, 0), (ssize_t)sizeof data);
+	assert_int_equal(pread(fd, data, sizeof data, 0), (ssize_t)sizeof data);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	wait_single_threaded();	/* a late note, should one come, is handled */
+	signal(SIGRTMIN + 2, SIG_DFL);
+	close(fd);
+	unlink(path);
+	strcpy(path, "/tmp/kaio-notes-XXXXXX");
+	return 0;
+}
+
+/*
+ * n signals handled by now: at once, or under ThreadSanitizer, which holds
+ * a signal until its next interceptor, once they were let in.
+ */
+static int handled_by_now(int n)
+{
+#ifdef __SANITIZE_THREAD__
+	for (int i = 0; i < 2000 && __atomic_load_n(&seq, __ATOMIC_SEQ_CST) < n; i++)
+		usleep(1000);
+#else
+	(void)n;
+#endif
+	return __atomic_load_n(&seq, __ATOMIC_SEQ_CST);
+}
+
+static void prep_sig(int i, int notify)
+{
+	prep(&cbs[i], fd, bufs[i], BS, (off_t)i * BS);
+	cbs[i].aio_sigevent.sigev_notify = notify;
+	cbs[i].aio_sigevent.sigev_signo = SIGRTMIN + 2;
+	cbs[i].aio_sigevent.sigev_value.sival_int = i;
+	if (notify == SIGEV_THREAD_ID)
+		cbs[i].aio_sigevent._sigev_un._tid = gettid();
+}
+
+/* A read and a write on the engine, done inside io_submit: handled in the call. */
+static void test_signal_in_call(void **state)
+{
+	unsigned long submits;
+
+	(void)state;
+	prep_sig(0, SIGEV_SIGNAL);
+	assert_int_equal(kaio_submit(&cbs[0], KAIO_READ), 0);
+	assert_true(wrap.submit_calls > 0);	/* the engine's, not the hit path's */
+	assert_int_equal(handled_by_now(1), 1);	/* before kaio_submit returned */
+	assert_int_equal(order[0], 0);
+	assert_int_equal(not_final, 0);
+	assert_int_equal(bad_code, 0);
+
+	submits = wrap.submit_calls;
+	prep_sig(1, SIGEV_SIGNAL);
+	assert_int_equal(kaio_submit(&cbs[1], KAIO_WRITE), 0);
+	assert_true(wrap.submit_calls > submits);
+	assert_int_equal(handled_by_now(2), 2);
+	assert_int_equal(order[1], 1);
+	assert_int_equal(not_final, 0);
+	usleep(20000);
+	assert_int_equal(seq, 2);		/* once: kaio's thread sends nothing more */
+	assert_int_equal(result(&cbs[0]), BS);
+	assert_int_equal(result(&cbs[1]), BS);
+}
+
+/* SIGEV_THREAD_ID naming the caller: handled in the call as well. */
+static void test_thread_id_in_call(void **state)
+{
+	(void)state;
+	prep_sig(2, SIGEV_THREAD_ID);
+	assert_int_equal(kaio_submit(&cbs[2], KAIO_READ), 0);
+	assert_int_equal(handled_by_now(1), 1);
+	assert_int_equal(order[0], 2);
+	assert_int_equal(not_final, 0);
+	usleep(20000);
+	assert_int_equal(seq, 1);
+	assert_int_equal(result(&cbs[2]), BS);
+}
+
+/* Blocked in the caller: pending for the process, handled once unblocked. */
+static void test_blocked_pending(void **state)
+{
+	sigset_t set, pend;
+
+	(void)state;
+	sigemptyset(&set);
+	sigaddset(&set, SIGRTMIN + 2);
+	assert_int_equal(pthread_sigmask(SIG_BLOCK, &set, NULL), 0);
+	prep_sig(0, SIGEV_SIGNAL);
+	assert_int_equal(kaio_submit(&cbs[0], KAIO_READ), 0);
+	assert_int_equal(seq, 0);
+	assert_int_equal(sigpending(&pend), 0);
+	assert_true(sigismember(&pend, SIGRTMIN + 2));
+	assert_int_equal(pthread_sigmask(SIG_UNBLOCK, &set, NULL), 0);
+	assert_int_equal(handled_by_now(1), 1);
+	assert_int_equal(not_final, 0);
+	assert_int_equal(result(&cbs[0]), BS);
+}
+
+/* lio_listio(LIO_NOWAIT): every member's signal, then the list's, in the call. */
+static void test_list_in_call(void **state)
+{
+	struct aiocb *list[N];
+	struct sigevent sev;
+
+	(void)state;
+#ifdef __SANITIZE_THREAD__
+	skip();	/* ThreadSanitizer holds one pending instance of a signal number */
+#endif
+	for (int i = 0; i < N; i++) {
+		prep_sig(i, SIGEV_SIGNAL);
+		cbs[i].aio_lio_opcode = LIO_READ;
+		list[i] = &cbs[i];
+	}
+	memset(&sev, 0, sizeof sev);
+	sev.sigev_notify = SIGEV_SIGNAL;
+	sev.sigev_signo = SIGRTMIN + 2;
+	sev.sigev_value.sival_int = LISTVAL;
+	assert_int_equal(kaio_listio(LIO_NOWAIT, list, N, &sev), 0);
+	assert_int_equal(handled_by_now(N + 1), N + 1);
+	assert_int_equal(order[N], LISTVAL);	/* the list's last */
+	for (int i = 0; i < N; i++)
+		assert_int_not_equal(order[i], LISTVAL);
+	assert_int_equal(not_final, 0);
+	usleep(20000);
+	assert_int_equal(seq, N + 1);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(result(&cbs[i]), BS);
+}
+
+static sem_t gate, entered;
+static int thread_seq = -1;
+
+static void on_gate(union sigval v)
+{
+	(void)v;
+	sem_post(&entered);
+	sem_wait(&gate);
+}
+
+static void on_second(union sigval v)
+{
+	(void)v;
+	__atomic_store_n(&thread_seq, __atomic_fetch_add(&seq, 1, __ATOMIC_SEQ_CST),
+			 __ATOMIC_SEQ_CST);
+}
+
+/*
+ * A note behind another one stays with kaio's thread: while its first
+ * callback waits, a second SIGEV_THREAD note heads the queue, and a signal
+ * finished inside a later call is not raised there but after that note.
+ */
+static void test_behind_other_note(void **state)
+{
+	struct aiocb t1, t2;
+	char b1[BS], b2[BS];
+
+	(void)state;
+	assert_int_equal(sem_init(&gate, 0, 0), 0);
+	assert_int_equal(sem_init(&entered, 0, 0), 0);
+	prep(&t1, fd, b1, BS, 0);
+	t1.aio_sigevent.sigev_notify = SIGEV_THREAD;
+	t1.aio_sigevent.sigev_notify_function = on_gate;
+	assert_int_equal(kaio_submit(&t1, KAIO_READ), 0);
+	assert_int_equal(sem_wait(&entered), 0);	/* kaio's thread is in on_gate */
+
+	prep(&t2, fd, b2, BS, BS);
+	t2.aio_sigevent.sigev_notify = SIGEV_THREAD;
+	t2.aio_sigevent.sigev_notify_function = on_second;
+	assert_int_equal(kaio_submit(&t2, KAIO_READ), 0);
+	wait_one(&t2);
+	prep_sig(3, SIGEV_SIGNAL);
+	assert_int_equal(kaio_submit(&cbs[3], KAIO_READ), 0);
+	wait_one(&cbs[3]);
+	assert_int_equal(seq, 0);	/* behind t2's note: not raised in the call */
+
+	assert_int_equal(sem_post(&gate), 0);
+	for (int i = 0; i < 5000 && __atomic_load_n(&seq, __ATOMIC_SEQ_CST) < 2; i++)
+		usleep(1000);
+	assert_int_equal(seq, 2);
+	assert_int_equal(__atomic_load_n(&thread_seq, __ATOMIC_SEQ_CST), 0);	/* t2's first */
+	assert_int_equal(order[1], 3);
+	assert_int_equal(not_final, 0);
+	assert_int_equal(result(&t1), BS);
+	assert_int_equal(result(&t2), BS);
+	assert_int_equal(result(&cbs[3]), BS);
+	sem_destroy(&gate);
+	sem_destroy(&entered);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_signal_in_call, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_thread_id_in_call, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blocked_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_in_call, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_behind_other_note, setup, teardown),
+	};
+
+	/* The engine's path: the hit path would finish these without it. */
+	setenv("KAIO_INLINE", "0", 1);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
