@@ -324,6 +324,7 @@ static void forget_all(void)
 	kaio_inline_forget();
 	kaio_list_init(&eng.syncq);
 	eng.reaper = 0;
+	eng.reaper_due = 0;
 	eng.in_getevents = 0;
 	eng.waiters = 0;
 	eng.polls = 0;
@@ -387,9 +388,13 @@ void kaio_wake_locked(void)
 	unsigned w = eng.wake;
 
 	eng.wake = 0;
-	/* The notifier sleeps as the reaper or as a futex waiter. */
+	/*
+	 * The notifier sleeps as the reaper or as a futex waiter. As the
+	 * reaper, it wakes by itself for notes of kernel events others reaped
+	 * since it went to sleep: their eventfd bump is on its way to it.
+	 */
 	if (w & KAIO_WAKE_NOTE)
-		w |= eng.reaper == 2 ? KAIO_WAKE_REAPER : KAIO_WAKE_WAITERS;
+		w |= eng.reaper == 2 ? (eng.reaper_due ? 0 : KAIO_WAKE_REAPER) : KAIO_WAKE_WAITERS;
 	if ((w & KAIO_WAKE_REAPER) && eng.reaper)
 		reaper_kick_locked();
 	if (w & KAIO_WAKE_WAITERS)

@@ -120,6 +120,7 @@ struct kaio_engine {
 	int reaper;		/* 1: a thread sleeps as the reaper (wait.c); 2: the notifier */
 	int in_getevents;	/* ... in io_getevents: the ring is its alone meanwhile */
 	int from_event;		/* completions come from events the eventfd was told of */
+	int reaper_due;		/* the reaper's eventfd was bumped for events others reaped */
 	unsigned waiters;
 	unsigned gen;		/* futex word */
 	unsigned epoch;		/* forks survived, for TAG_BUSY */

@@ -26,6 +26,13 @@ void kaio_events_handle(const struct io_event *ev, int n)
 			eng.in_kernel--;
 			continue;
 		}
+		/*
+		 * Reaped off the ring while the reaper sleeps on the eventfd:
+		 * the kernel bumped it for this event, so the reaper wakes and
+		 * looks without a kick (kaio_wake_locked).
+		 */
+		if (eng.reaper && !eng.in_getevents)
+			eng.reaper_due = 1;
 		if ((uintptr_t)ev[i].data & 1)
 			kaio_poll_event_locked((struct kaio_pollw *)((uintptr_t)ev[i].data - 1),
 					       (long)ev[i].res);

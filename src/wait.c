@@ -128,6 +128,7 @@ static void step_cancelled(void *arg)
 		for (int i = 0; i < EVENTS_MAX && s->ev[i].data; i++)
 			kaio_events_handle(&s->ev[i], 1);
 		eng.reaper = 0;
+		eng.reaper_due = 0;
 		eng.in_getevents = 0;
 		kaio_pending_submit();
 		kaio_waiters_wake();
@@ -150,6 +151,7 @@ int kaio_wait_step(int64_t left, int role, int cs)
 	s.role = eng.reaper || !eng.ctx ? 0 : role;
 	if (s.role) {
 		eng.reaper = role;
+		eng.reaper_due = 0;
 		for (int i = 0; i < EVENTS_MAX; i++)
 			s.ev[i].data = NULL;
 	} else {
@@ -205,6 +207,7 @@ int kaio_wait_step(int64_t left, int role, int cs)
 		return n == -EINTR ? n : 0;
 	}
 	eng.reaper = 0;
+	eng.reaper_due = 0;
 	eng.in_getevents = 0;
 	if (efd >= 0) {
 		if (n == -EBADF || n == -EINVAL)
