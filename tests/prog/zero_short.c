@@ -11,9 +11,13 @@
  *   spins on that CPU too (it inherits the pinning); the reading thread
  *   then makes argv[2] (default 300) rounds of aio_read of 1 MiB and of
  *   8192 bytes, each into a buffer of 0xff bytes, waits, and takes
- *   aio_return. Printed: how many rounds gave the whole count, how many
- *   less (and the first short count), whether every byte read was zero.
- *   The signals delivered: measure signals. */
+ *   aio_return. Printed: whether every round gave the whole count (or how
+ *   many fell short, and the first short count), whether every byte read
+ *   was zero. The signals delivered and the rounds made: measure lines.
+ *   The rounds stop early after ROUNDS_S seconds, once MIN_ROUNDS are
+ *   done: a 32-bit process under this storm gets through 300 rounds with
+ *   glibc in 80 s on a quiet 2-CPU machine, and past the hang guard on a
+ *   busy one; how many rounds a machine manages changes no verdict. */
 #include "common.h"
 #include <pthread.h>
 
@@ -67,6 +71,9 @@ struct tally {
 	ssize_t first_short;
 };
 
+#define ROUNDS_S 20.0
+#define MIN_ROUNDS 30
+
 static void note(struct tally *t, ssize_t r, const unsigned char *buf)
 {
 	for (ssize_t i = 0; i < r; i++)
@@ -105,7 +112,11 @@ int main(int argc, char **argv)
 	say("measure: pinned %s", cpu < 0 ? "no" : "yes");
 	if (pthread_create(&th[0], NULL, hog, NULL))
 		DIE("pthread_create");
-	for (int r = 0; r < rounds; r++) {
+	double t0 = now_sec();
+	int done = 0;
+	for (int r = 0; r < rounds; r++, done++) {
+		if (r >= MIN_ROUNDS && now_sec() - t0 > ROUNDS_S)
+			break;
 		for (int k = 0; k < NSIZES; k++) {
 			struct aiocb cb;
 			memset(buf, 0xff, t[k].n);
@@ -130,13 +141,18 @@ int main(int argc, char **argv)
 		if (t[k].shorts)
 			snprintf(first, sizeof first, " (the first: aio_return %zd)",
 				 t[k].first_short);
-		say("aio_read %zu bytes of /dev/zero, %d rounds: %d whole, %d short%s, "
-		    "bytes read %s", t[k].n, rounds, t[k].whole, t[k].shorts, first,
-		    t[k].zeros ? "all zero" : "NOT ZERO");
-		CHECK(t[k].whole == rounds, "%zu bytes: %d of %d rounds short", t[k].n,
-		      t[k].shorts, rounds);
+		if (t[k].shorts)
+			say("aio_read %zu bytes of /dev/zero: %d of %d rounds short%s, "
+			    "bytes read %s", t[k].n, t[k].shorts, done, first,
+			    t[k].zeros ? "all zero" : "NOT ZERO");
+		else
+			say("aio_read %zu bytes of /dev/zero: every round whole, bytes read %s",
+			    t[k].n, t[k].zeros ? "all zero" : "NOT ZERO");
+		CHECK(t[k].whole == done, "%zu bytes: %d of %d rounds short", t[k].n,
+		      t[k].shorts, done);
 		CHECK(t[k].zeros, "%zu bytes: nonzero bytes read", t[k].n);
 	}
 	say("measure: signals %lu", (unsigned long)sigs);
+	say("measure: rounds %d", done);
 	return t_finish();
 }
