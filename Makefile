@@ -7,7 +7,7 @@
 #   make bench      benchmark, quick (~4 min); make bench-full (~55 min)
 #   make lint       cppcheck and clang-tidy on src/ and preload/
 #   make install    PREFIX=/usr/local DESTDIR= ; make uninstall ; make clean
-#   make deb        the Debian package in build/deb (scripts/deb.sh), then lintian
+#   make deb        the Debian packages in build/deb (scripts/deb.sh), then lintian
 #
 # Every top-level target first runs scripts/deps.sh, which installs what is
 # missing (apt-get as root) or prints the apt-get line and stops; all and
