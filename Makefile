@@ -7,7 +7,7 @@
 #   make bench      benchmark, quick (~4 min); make bench-full (~55 min)
 #   make lint       cppcheck and clang-tidy on src/ and preload/
 #   make install    PREFIX=/usr/local DESTDIR= ; make uninstall ; make clean
-#   make deb        the Debian package in build/deb (scripts/deb.sh), then lintian
+#   make deb        the Debian packages in build/deb (scripts/deb.sh), then lintian
 #
 # Every top-level target first runs scripts/deps.sh, which installs what is
 # missing (apt-get as root) or prints the apt-get line and stops; all and
@@ -78,8 +78,13 @@ endif
 all check demo: deps
 	@$(MAKE) --no-print-directory _$@
 
+# DEPS=no (debian/rules): dpkg-buildpackage checks the Build-Depends of the
+# architecture it builds for (libaio-dev:i386 in a cross build, which
+# scripts/deps.sh does not look for), and a package build installs nothing.
 deps:
+ifneq ($(DEPS),no)
 	@scripts/deps.sh $(if $(filter check demo,$(MAKECMDGOALS)),full,build)
+endif
 
 # make soak SOAK_SECONDS=600: fio verify soak + differential seeds + all of
 # valgrind (tests/soak.sh, tests/valgrind.sh with VALGRIND_ALL=1).

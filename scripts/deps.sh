@@ -3,9 +3,9 @@
 # Installs the Debian packages kaio needs when they are missing: with apt-get
 # when run as root, otherwise it prints the apt-get line and fails.
 # Prints nothing when everything is already installed.
-# full (make check) also installs the i386 packages on an amd64 machine
-# (dpkg --add-architecture i386 first): where they cannot be had, it says so
-# and succeeds, and make check's i386 part skips.
+# full (make check) and deb (make deb) also install the i386 packages on an
+# amd64 machine (dpkg --add-architecture i386 first): where they cannot be
+# had, it says so and succeeds, and the i386 build and its tests skip.
 set -euo pipefail
 
 case "${1-}" in
@@ -38,10 +38,20 @@ missing_pkgs() {
 	done
 }
 
-# The i386 build beside the amd64 one (tests/i386.sh skips without it).
+# The i386 build beside the amd64 one (tests/i386.sh skips without it) and
+# the cross build of the i386 packages (scripts/deb.sh leaves it out without
+# it; tests/deb.sh skips its i386 checks). Not crossbuild-essential-i386:
+# its gcc-i686-linux-gnu conflicts with gcc-multilib in Debian 12, so
+# debian/rules compiles with gcc -m32 and takes only the cross binutils
+# (dh_strip runs i686-linux-gnu-strip).
 i386=()
-[[ $1 == full && $native == amd64 ]] &&
-	i386=(gcc-multilib libaio-dev:i386 liburing-dev:i386 libglib2.0-dev:i386 libcmocka-dev:i386)
+if [[ $native == amd64 ]]; then
+	case $1 in
+	full) i386=(gcc-multilib libaio-dev:i386 liburing-dev:i386 libglib2.0-dev:i386 libcmocka-dev:i386
+		    binutils-i686-linux-gnu) ;;
+	deb)  i386=(gcc-multilib libaio-dev:i386 liburing-dev:i386 libglib2.0-dev:i386 binutils-i686-linux-gnu) ;;
+	esac
+fi
 i386_deps() {
 	local p missing=()
 	for p in "${i386[@]}"; do installed "$p" || missing+=("$p"); done
@@ -57,7 +67,7 @@ i386_deps() {
 	fi
 	apt-get install -y --no-install-recommends "${missing[@]}" ||
 		{ apt-get update && apt-get install -y --no-install-recommends "${missing[@]}"; } ||
-		echo "kaio: the i386 packages could not be installed: make check's i386 part will skip" >&2
+		echo "kaio: the i386 packages could not be installed: no i386 build (make check's i386 parts skip)" >&2
 }
 
 missing_pkgs
