@@ -303,7 +303,6 @@ int kaio_wait(const struct aiocb *const list[], int nent, int all,
 int kaio_sigev_silent(const struct sigevent *sev);
 void kaio_sigev_raise(const struct sigevent *sev, int here);
 void kaio_sigev_raise_here(const struct sigevent *sev);
-#define HERE_MAX 64
 void kaio_notes_here_and_unlock(unsigned long first, unsigned long last);
 int kaio_notify_prepare_locked(struct kaio_req *r, const struct sigevent *sev,
 			       struct kaio_lio *lio);

@@ -249,10 +249,12 @@ static int notifier_start_locked(const struct sigevent *sev)
  * the time the call looks, that is a race with the program, not I/O done
  * in the call (stress-ng --aio-requests 1 sleeps until that signal: taken
  * here, it came before the sleep and ran at 114 bogo ops/s, against 15k
- * when kaio's thread sends it). A note behind
- * another program's stays with the notifier, so notes still go out in
- * completion order; SIGEV_THREAD never runs in the program's call.
+ * when kaio's thread sends it). A note behind another one stays with the
+ * notifier, so notes still go out in completion order; SIGEV_THREAD never
+ * runs in the program's call.
  */
+#define HERE_MAX 64
+
 struct kaio_here {
 	struct sigevent sev[HERE_MAX];
 	struct kaio_lio *lio[HERE_MAX];
