@@ -133,14 +133,19 @@ libkaio() {
 }
 libkaio "$ldeb" "$arch" "$ma" "$(if [[ $arch == i386 ]]; then echo ELF32; else echo ELF64; fi)"
 
-field_is "$kdeb" Architecture "$arch"
-field_is "$kdeb" Multi-Arch foreign
-depends=$(dpkg-deb -f "$kdeb" Depends)
-if [[ ,$depends, =~ ,\ ?libkaio\ \(=\ $ver\), ]]; then
-	pass "${kdeb##*/}: Depends: $depends"
-else
-	fail "${kdeb##*/}: Depends: libkaio (= $ver)" "Depends: $depends"
-fi
+# wrapper DEB ARCH: the kaio package of ARCH, foreign, on its own libkaio.
+wrapper() {
+	local deb=$1 depends
+	field_is "$deb" Architecture "$2"
+	field_is "$deb" Multi-Arch foreign
+	depends=$(dpkg-deb -f "$deb" Depends)
+	if [[ ,$depends, =~ ,\ ?libkaio\ \(=\ $ver\), ]]; then
+		pass "${deb##*/}: Depends: $depends"
+	else
+		fail "${deb##*/}: Depends: libkaio (= $ver)" "Depends: $depends"
+	fi
+}
+wrapper "$kdeb" "$arch"
 holds "$kdeb" /usr/bin/kaio /usr/share/man/man1/kaio.1.gz /usr/share/doc/kaio/copyright
 if grep -q '^/usr/lib/.' "$tmp/files"; then
 	fail "${kdeb##*/} holds no library (libkaio does)" "$(grep '^/usr/lib/.' "$tmp/files" | tr '\n' ' ')"
@@ -165,14 +170,7 @@ else
 	else
 		fail "libkaio of $arch and of i386: the files both hold are the same" "$n in common" "$tmp/common"
 	fi
-	field_is "$kdeb32" Architecture i386
-	field_is "$kdeb32" Multi-Arch foreign
-	depends=$(dpkg-deb -f "$kdeb32" Depends)
-	if [[ ,$depends, =~ ,\ ?libkaio\ \(=\ $ver\), ]]; then
-		pass "${kdeb32##*/}: Depends: $depends"
-	else
-		fail "${kdeb32##*/}: Depends: libkaio (= $ver)" "Depends: $depends"
-	fi
+	wrapper "$kdeb32" i386
 fi
 
 # --- the unpacked packages at work ----------------------------------------
