@@ -44,7 +44,7 @@ UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 ENG_SRC  = $(wildcard src/*.c)
 ENG_SAN  = $(ENG_SRC:%.c=$(B)/san/%.o)
-WRAPS    = io_setup io_submit io_getevents io_cancel io_destroy
+WRAPS    = io_setup io_submit io_getevents io_cancel io_destroy pthread_create
 
 PROG_SRC = $(wildcard tests/prog/*.c)
 PROG_BIN = $(PROG_SRC:tests/prog/%.c=$(B)/prog/%)
@@ -151,7 +151,8 @@ $(B)/kaio-check: scripts/kaio-check.c scripts/kaio-stats.c src/statfile.h
 	$(CC) $(CFLAGS) -DMULTIARCH='"$(MA)"' -o $@ $(filter %.c,$^) $(LDFLAGS)
 
 # Unit tests: the engine compiled again with sanitizers, linked with cmocka,
-# and the kernel calls wrapped so tests can script io_submit's answers.
+# and the kernel calls wrapped so tests can script io_submit's answers (and
+# pthread_create's, to refuse kaio's thread).
 $(B)/san/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) $(ENG_CF) -c -o $@ $<

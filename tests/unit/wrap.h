@@ -1,13 +1,15 @@
 /*
  * The kernel AIO calls, wrapped (-Wl,--wrap) so a test can script their
- * answers: short batches, EAGAIN, EINVAL, a failing io_setup. By default
- * every call goes to the real kernel. Include once per test program.
+ * answers: short batches, EAGAIN, EINVAL, a failing io_setup; and
+ * pthread_create, so that kaio's thread can fail to start. By default
+ * every call goes to the real kernel and libc. Include once per test program.
  */
 #ifndef KAIO_TEST_WRAP_H
 #define KAIO_TEST_WRAP_H
 
 #include <errno.h>
 #include <libaio.h>
+#include <pthread.h>
 
 struct wrap_script {
 	_Atomic int setup_err;		/* io_setup fails with this (negative) */
@@ -20,6 +22,7 @@ struct wrap_script {
 	/* Called instead of the kernel when set (it may call __real_io_submit). */
 	int (*_Atomic submit_hook)(io_context_t ctx, long n, struct iocb **iocbs);
 	_Atomic unsigned long submit_calls, submitted, getevents_calls;
+	_Atomic int thread_fail;	/* the next thread_fail pthread_create calls fail EAGAIN */
 };
 
 static struct wrap_script wrap;
@@ -36,6 +39,10 @@ int __wrap_io_getevents(io_context_t ctx, long min, long max, struct io_event *e
 			struct timespec *ts);
 int __wrap_io_cancel(io_context_t ctx, struct iocb *iocb, struct io_event *ev);
 int __wrap_io_destroy(io_context_t ctx);
+int __real_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
+			  void *arg);
+int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
+			  void *arg);
 
 int __wrap_io_setup(int n, io_context_t *ctx)
 {
@@ -80,6 +87,16 @@ int __wrap_io_cancel(io_context_t ctx, struct iocb *iocb, struct io_event *ev)
 int __wrap_io_destroy(io_context_t ctx)
 {
 	return __real_io_destroy(ctx);
+}
+
+int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
+			  void *arg)
+{
+	if (wrap.thread_fail > 0) {
+		wrap.thread_fail--;
+		return EAGAIN;
+	}
+	return __real_pthread_create(t, attr, fn, arg);
 }
 
 #endif
