@@ -55,7 +55,7 @@ struct kaio_lio {
 
 struct kaio_req {
 	struct iocb iocb;
-	struct aiocb *cb;
+	struct aiocb *cb;	/* NULL: a note alone, of a request the hit path served */
 	struct kaio_list live;	/* eng.live while not DONE */
 	struct kaio_list q;	/* eng.pending, barriers, notify, done or free */
 	unsigned long seq;
@@ -314,6 +314,22 @@ static inline void kaio_notify_queue_locked(struct kaio_req *r)
 	kaio_list_add_tail(&eng.notify, &r->q);
 	eng.wake |= KAIO_WAKE_NOTE;
 }
+
+/* A delivered note: its request stays for its aiocb, a note alone is free. */
+static inline void kaio_note_delivered_locked(struct kaio_req *r)
+{
+	kaio_list_del(&r->q);
+	kaio_list_add_tail(r->cb ? &eng.done : &eng.free, &r->q);
+}
+
+/*
+ * A SIGEV_THREAD request of the hit path gives its note to kaio's thread
+ * (submit.c): NULL when the thread cannot be started (the engine takes the
+ * request), else the note, to post once the result is published or to drop.
+ */
+struct kaio_req *kaio_note_reserve(const struct sigevent *sev);
+void kaio_note_post(struct kaio_req *r);
+void kaio_note_drop(struct kaio_req *r);
 
 static inline void kaio_lio_queue_locked(struct kaio_lio *lio)
 {

@@ -2,8 +2,8 @@
  * The hit path: a read of data in the page cache, or a buffered write, done
  * in the calling thread with one positioned syscall, its result published in
  * the aiocb before aio_read/aio_write returns. No lock, no request, no table
- * entry, no kernel event. What it cannot finish goes on to the engine, with
- * nothing lost and nothing read twice.
+ * entry, no kernel event (but for SIGEV_THREAD, below). What it cannot
+ * finish goes on to the engine, with nothing lost and nothing read twice.
  *
  * Reads: preadv2 with RWF_NOWAIT, so a page-cache miss answers EAGAIN (or a
  * short count) instead of waiting for the disk, and with one byte more than
@@ -59,8 +59,16 @@
  * after the result is published, before the call returns: a signal for the
  * calling thread goes to it (its handler runs inside aio_read, where the
  * program holds none of its own locks), or to the process when the thread
- * blocks it. SIGEV_THREAD needs kaio's thread: those requests take the
- * engine.
+ * blocks it. A SIGEV_THREAD callback must not run inside the program's
+ * call (it could wait for a lock the program holds there): its note goes
+ * to kaio's thread (notify.c), which runs it. Before the I/O, a request
+ * that carries only the note is reserved, under the lock, with kaio's
+ * thread started (submit.c): when the thread cannot be started, the engine
+ * takes the request with nothing done (and refuses it with EAGAIN, as
+ * glibc does when it cannot make a thread). Once the result is published
+ * the note is queued behind the notes before it and kaio's thread woken;
+ * when the I/O goes on to the engine after all, the reservation is given
+ * back and the engine's request carries the note.
  *
  * Per-fd bytes for fds below FD_SLOTS are hints, read and written with
  * relaxed atomics; larger fds take the engine.
@@ -163,11 +171,27 @@ void kaio_inline_learn(int fd, int fl)
 				 RECHECK_WRITES : 255, __ATOMIC_RELAXED);
 }
 
+/* What a done request announces: nothing, a signal raised here, a note for kaio's thread. */
+enum { NOTE_NONE, NOTE_HERE, NOTE_THREAD };
+
 static int note_kind(const struct sigevent *sev)
 {
 	if (kaio_sigev_silent(sev))
-		return 0;
-	return sev->sigev_notify == SIGEV_THREAD ? -1 : 1;
+		return NOTE_NONE;
+	return sev->sigev_notify == SIGEV_THREAD ? NOTE_THREAD : NOTE_HERE;
+}
+
+/*
+ * Right before the I/O, when a note for kaio's thread is wanted (note not
+ * NULL): reserved (the thread runs, a request carries the note), or the
+ * engine takes the request with nothing done.
+ */
+static int note_ready(const struct aiocb *cb, struct kaio_req **note)
+{
+	if (!note)
+		return 1;
+	*note = kaio_note_reserve(&cb->aio_sigevent);
+	return *note != NULL;
 }
 
 /* Not a cancellation point: aio_read and aio_write are none. */
@@ -188,7 +212,7 @@ static int at_eof(int fd, off_t end)
 	return kaio_fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && end >= st.st_size;
 }
 
-static int read_here(struct aiocb *cb, long *res)
+static int read_here(struct aiocb *cb, long *res, struct kaio_req **note)
 {
 	int fd = cb->aio_fildes;
 	unsigned char *skip = &fd_rskip[fd];
@@ -201,7 +225,7 @@ static int read_here(struct aiocb *cb, long *res)
 		__atomic_store_n(skip, s - 1, __ATOMIC_RELAXED);
 		return 0;
 	}
-	if (kaio_fd_cooling(fd))
+	if (kaio_fd_cooling(fd) || !note_ready(cb, note))
 		return 0;
 	r = rw(KAIO_READ, fd, iov, 2, cb->aio_offset, RWF_NOWAIT);
 	if (r == -EAGAIN) {
@@ -221,7 +245,7 @@ static int read_here(struct aiocb *cb, long *res)
 	return 1;
 }
 
-static int write_here(struct aiocb *cb, long *res)
+static int write_here(struct aiocb *cb, long *res, struct kaio_req **note)
 {
 	int fd = cb->aio_fildes;
 	unsigned char *w = &fd_w[fd];
@@ -245,6 +269,8 @@ static int write_here(struct aiocb *cb, long *res)
 		if (__atomic_load_n(w, __ATOMIC_RELAXED) != RECHECK_WRITES)
 			return 0;
 	}
+	if (!note_ready(cb, note))
+		return 0;
 	r = rw(KAIO_WRITE, fd, &iov, 1, cb->aio_offset, 0);
 	if (r < 0) {
 		__atomic_store_n(w, W_UNKNOWN, __ATOMIC_RELAXED);
@@ -256,24 +282,28 @@ static int write_here(struct aiocb *cb, long *res)
 
 int kaio_inline_submit(struct aiocb *cb, enum kaio_op op, size_t *done)
 {
-	int fd = cb->aio_fildes, note, r;
+	struct kaio_req *note = NULL, **want;
+	int fd = cb->aio_fildes, kind = note_kind(&cb->aio_sigevent), r;
 	long res = 0;
 
 	*done = 0;
 	if (fd < 0 || fd >= FD_SLOTS || cb->aio_offset < 0 ||
 	    __atomic_load_n(&fd_live[fd], __ATOMIC_ACQUIRE) ||
-	    kaio_tag_get(cb) == TAG_BUSY ||
-	    (note = note_kind(&cb->aio_sigevent)) < 0)
+	    kaio_tag_get(cb) == TAG_BUSY)
 		return 0;
-	r = op == KAIO_READ ? read_here(cb, &res) : write_here(cb, &res);
-	if (r < 0) {
-		*done = (size_t)res;
+	want = kind == NOTE_THREAD ? &note : NULL;
+	r = op == KAIO_READ ? read_here(cb, &res, want) : write_here(cb, &res, want);
+	if (r <= 0) {
+		if (note)
+			kaio_note_drop(note);
+		if (r < 0)
+			*done = (size_t)res;
 		return 0;
 	}
-	if (!r)
-		return 0;
 	kaio_result_set(cb, res);
 	if (note)
+		kaio_note_post(note);
+	else if (kind == NOTE_HERE)
 		kaio_sigev_raise_here(&cb->aio_sigevent);
 	count_one();
 	return 1;

@@ -6,7 +6,10 @@
  * to) does not go to eng.done when it completes: it goes on eng.notify, and
  * the notifier thread delivers the notes in completion order, outside the
  * lock, after the result is in the aiocb. A list goes on eng.lio_due once the
- * last of its requests was announced, so its note comes after theirs.
+ * last of its requests was announced, so its note comes after theirs. A
+ * SIGEV_THREAD request the hit path served (inline.c) queues a note alone
+ * once its result is in the aiocb: a request with the sigevent and no
+ * aiocb (cb NULL), owed from before its I/O and freed once delivered.
  * Delivering everything on one thread keeps that order and keeps SIGEV_THREAD
  * callbacks off the program's threads: a callback never runs inside the
  * program's own aio_* call, where it could deadlock on the program's locks.
@@ -19,15 +22,16 @@
  * program's malloc. It keeps the order: only notes at the head of the queue
  * are taken, the rest stay here.
  *
- * The notifier exists only while work is owed (eng.owed: notes, and requests
- * on pipes or sockets waiting in a poll, see stream.c): the first request
- * that needs it starts it, it waits on the kernel like any other waiter
- * (reaper or futex), and it exits after LINGER_NS with nothing owed. It
- * blocks every signal, so signals land on the program's threads. A callback
- * that asks for a bigger stack than the notifier has gets a successor
- * notifier started with it; the old one exits (never two at work). A note
- * queued by another thread while the notifier sleeps as the reaper (a
- * cancel, a synchronous completion) wakes it on unlock (engine.c).
+ * The notifier exists only while work is owed (eng.owed: notes, a hit-path
+ * note from before its I/O on, and requests on pipes or sockets waiting in
+ * a poll, see stream.c): the first request that needs it starts it, it
+ * waits on the kernel like any other waiter (reaper or futex), and it exits
+ * after LINGER_NS with nothing owed. It blocks every signal, so signals
+ * land on the program's threads. A callback that asks for a bigger stack
+ * than the notifier has gets a successor notifier started with it; the old
+ * one exits (never two at work). A note queued by another thread while the
+ * notifier sleeps (a cancel, a synchronous completion, a hit-path request)
+ * wakes it on unlock (engine.c).
  */
 #include <errno.h>
 #include <limits.h>
@@ -135,8 +139,7 @@ static int deliver_req_locked(void)
 		}
 		eng.notifier = 1;	/* could not: deliver here anyway */
 	}
-	kaio_list_del(&r->q);
-	kaio_list_add_tail(&eng.done, &r->q);
+	kaio_note_delivered_locked(r);
 	r->lio = NULL;
 	r->notify = 0;
 	kaio_unlock();
@@ -276,8 +279,7 @@ static void take_locked(struct kaio_here *h, unsigned long first, unsigned long 
 		if ((r->notify && !here_ok(&r->sev)) || r->op > KAIO_WRITE ||
 		    r->seq < first || r->seq > last)
 			break;
-		kaio_list_del(&r->q);
-		kaio_list_add_tail(&eng.done, &r->q);
+		kaio_note_delivered_locked(r);
 		h->has[h->n] = r->notify;
 		h->sev[h->n] = r->sev;
 		h->lio[h->n++] = r->lio;

@@ -53,6 +53,56 @@ static struct kaio_req *req_get_locked(void)
 	return r;
 }
 
+/*
+ * The note of a SIGEV_THREAD request the hit path serves (inline.c): a
+ * request that carries only the sigevent (cb NULL: never mapped, nothing
+ * for aio_error, aio_cancel or a resubmission of the aiocb to find), DONE
+ * from the start. Reserved before the I/O, with kaio's thread started and
+ * the note owed, so that a thread that cannot be started (or no memory)
+ * leaves the request to the engine with nothing done yet; posted once the
+ * result is in the aiocb, behind the notes queued before it; given back
+ * when the hit path leaves the request to the engine after all.
+ */
+struct kaio_req *kaio_note_reserve(const struct sigevent *sev)
+{
+	struct kaio_req *r = NULL;
+
+	kaio_engine_enter();
+	if (kaio_notify_owe_locked(sev) < 0)
+		goto out;
+	if (!(r = req_get_locked())) {
+		eng.owed--;
+		goto out;
+	}
+	r->cb = NULL;
+	r->op = KAIO_READ;
+	r->seq = 0;
+	r->lio = NULL;
+	r->notify = 1;
+	r->sev = *sev;
+out:
+	kaio_unlock();
+	return r;
+}
+
+void kaio_note_post(struct kaio_req *r)
+{
+	kaio_lock();
+	/* What the kernel finished before it is announced before it. */
+	if ((eng.ctx && kaio_ring_ready(eng.ctx)) || (eng.in_uring && kaio_uring_ready()))
+		kaio_events_reap();
+	kaio_notify_queue_locked(r);
+	kaio_unlock();	/* wakes kaio's thread */
+}
+
+void kaio_note_drop(struct kaio_req *r)
+{
+	kaio_lock();
+	eng.owed--;
+	kaio_list_add_tail(&eng.free, &r->q);
+	kaio_unlock();
+}
+
 /* Is p the address of a request in the pool? (p is never dereferenced.) */
 static int pooled(const void *p)
 {

@@ -2,9 +2,10 @@
  * The hit path (src/inline.c) on a real kernel: what it serves in the
  * caller, what it leaves to the engine, and the promises it must keep
  * (order behind queued requests, in-flight refusal, cancel, signals raised
- * before the call returns, once). io_submit is wrapped: a test that
- * expects no kernel AIO checks the call count, and the ring is made "full"
- * with scripted EAGAIN.
+ * before the call returns, once, SIGEV_THREAD callbacks on kaio's thread
+ * after it returns). io_submit is wrapped: a test that expects no kernel
+ * AIO checks the call count, and the ring is made "full" with scripted
+ * EAGAIN.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,11 +13,13 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kaio.h"
@@ -363,35 +366,86 @@ static void test_signal_before_return(void **state)
 	signal(SIGRTMIN + 1, SIG_DFL);
 }
 
-static volatile int thread_calls;
+static int thread_calls, thread_tid, thread_final, thread_after;
+static struct aiocb *thread_cb;
+static pthread_mutex_t held;
+static volatile int returned;
 
+/*
+ * Takes the lock the caller holds across its aio_* call: run in the
+ * caller's thread inside the call, it would fail (EDEADLK) or hang (the
+ * timeout is a hang guard only).
+ */
 static void on_thread(union sigval v)
 {
-	(void)v;
+	struct timespec end;
+	ssize_t res = -2;
+
+	clock_gettime(CLOCK_REALTIME, &end);
+	end.tv_sec += 10;
+	if (pthread_mutex_timedlock(&held, &end) == 0) {
+		__atomic_store_n(&thread_after, returned, __ATOMIC_SEQ_CST);
+		pthread_mutex_unlock(&held);
+	}
+	/* The result is final when the callback runs. */
+	__atomic_store_n(&thread_final, v.sival_ptr == thread_cb && kaio_error(thread_cb) == 0 &&
+			 kaio_return(thread_cb, &res) == 0 && res == BS, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&thread_tid, gettid(), __ATOMIC_SEQ_CST);
 	__atomic_fetch_add(&thread_calls, 1, __ATOMIC_SEQ_CST);
 }
 
-/* SIGEV_THREAD needs kaio's thread: the engine serves it, once. */
-static void test_sigev_thread_engine(void **state)
+/*
+ * SIGEV_THREAD on the hit path: a cached read and a buffered write are done
+ * in the call (no io_submit, counted as inline), and the callback runs once,
+ * on kaio's thread after the call returned, with the result final.
+ */
+static void test_sigev_thread_hit(void **state)
 {
-	char buf[BS] = { 0 };
+	pthread_mutexattr_t ma;
+	char buf[BS] = { 0 }, want[BS];
 	struct aiocb cb;
-	unsigned long n0 = served();
+	unsigned long before = served();
 
 	(void)state;
-	assert_int_equal(pread(fd, buf, BS, 0), BS);
-	thread_calls = 0;
-	prep(&cb, fd, buf, BS, 0);
-	cb.aio_sigevent.sigev_notify = SIGEV_THREAD;
-	cb.aio_sigevent.sigev_notify_function = on_thread;
-	assert_int_equal(kaio_submit(&cb, KAIO_READ), 0);
-	assert_int_equal(result(&cb), BS);
-	for (int i = 0; i < 2000 && !__atomic_load_n(&thread_calls, __ATOMIC_SEQ_CST); i++)
-		usleep(1000);
-	assert_int_equal(thread_calls, 1);
-	assert_int_equal(served(), n0);
-	usleep(20000);
-	assert_int_equal(thread_calls, 1);
+	assert_int_equal(pthread_mutexattr_init(&ma), 0);
+	assert_int_equal(pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ERRORCHECK), 0);
+	assert_int_equal(pthread_mutex_init(&held, &ma), 0);
+	assert_int_equal(pread(fd, want, BS, 0), BS);
+	/*
+	 * The fd known as a buffered file: its writes go inline (a number an
+	 * O_SYNC fd had before waits for its next check).
+	 */
+	for (int i = 0; i < 400 && served() == before; i++)
+		io_times(fd, KAIO_WRITE, want, BS, 0, 1, BS);
+	for (int k = 0; k < 2; k++) {
+		unsigned long n0 = served(), calls = wrap.submit_calls;
+
+		thread_calls = thread_tid = thread_final = thread_after = 0;
+		thread_cb = &cb;
+		prep(&cb, fd, k ? want : buf, BS, 0);
+		cb.aio_sigevent.sigev_notify = SIGEV_THREAD;
+		cb.aio_sigevent.sigev_notify_function = on_thread;
+		cb.aio_sigevent.sigev_value.sival_ptr = &cb;
+		assert_int_equal(pthread_mutex_lock(&held), 0);
+		returned = 0;
+		assert_int_equal(kaio_submit(&cb, k ? KAIO_WRITE : KAIO_READ), 0);
+		returned = 1;
+		assert_int_equal(cb.__error_code, 0);	/* done in the call */
+		assert_int_equal(served(), n0 + 1);
+		assert_int_equal(wrap.submit_calls, calls);
+		assert_int_equal(pthread_mutex_unlock(&held), 0);
+		for (int i = 0; i < 5000 && !__atomic_load_n(&thread_calls, __ATOMIC_SEQ_CST); i++)
+			usleep(1000);
+		assert_int_equal(thread_calls, 1);
+		assert_int_equal(thread_after, 1);	/* after the call returned */
+		assert_int_not_equal(thread_tid, gettid());
+		assert_int_equal(thread_final, 1);
+		usleep(20000);
+		assert_int_equal(thread_calls, 1);	/* once */
+	}
+	assert_memory_equal(buf, want, BS);
+	pthread_mutex_destroy(&held);
+	pthread_mutexattr_destroy(&ma);
 }
 
 /* KAIO_INLINE=0: everything goes through the engine (a process of its own). */
@@ -437,7 +491,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reused_for_pipe, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_order_behind_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signal_before_return, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sigev_thread_engine, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sigev_thread_hit, setup, teardown),
 	};
 
 	unsetenv("KAIO_INLINE");

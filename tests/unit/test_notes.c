@@ -5,18 +5,24 @@
  * SIGEV_SIGNAL or SIGEV_THREAD_ID must be handled before aio_read returns,
  * once, with the result final; a list's members and then the list itself
  * likewise; a blocked signal stays pending for the process; and a note
- * queued behind another one is left to kaio's thread, in order.
+ * queued behind another one is left to kaio's thread, in order. With the
+ * hit path on (its tests turn it on): a SIGEV_THREAD request done in the
+ * call hands its note to kaio's thread behind the notes before it, and
+ * when that thread cannot be started (pthread_create wrapped), the engine
+ * takes the request untouched.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kaio.h"
@@ -75,6 +81,8 @@ static int teardown(void **state)
 {
 	(void)state;
 	wait_single_threaded();	/* a late note, should one come, is handled */
+	kaio_config.inline_io = 0;
+	wrap.thread_fail = 0;
 	signal(SIGRTMIN + 2, SIG_DFL);
 	close(fd);
 	unlink(path);
@@ -204,9 +212,14 @@ static int thread_seq = -1;
 
 static void on_gate(union sigval v)
 {
+	struct timespec end;
+
 	(void)v;
 	sem_post(&entered);
-	sem_wait(&gate);
+	clock_gettime(CLOCK_REALTIME, &end);
+	end.tv_sec += 10;	/* a hang guard: in the caller's thread, it never opens */
+	while (sem_timedwait(&gate, &end) && errno == EINTR)
+		;
 }
 
 static void on_second(union sigval v)
@@ -259,6 +272,184 @@ static void test_behind_other_note(void **state)
 	sem_destroy(&entered);
 }
 
+/* The hit path (src/inline.c) on or off, for the request made next. */
+static void hit_path(int on)
+{
+	kaio_engine_init();
+	kaio_config.inline_io = on;
+}
+
+static unsigned long hits(void)
+{
+	struct kaio_stats st;
+
+	kaio_stats_get(&st);
+	return st.inline_io;
+}
+
+/*
+ * SIGEV_THREAD callbacks, in the order they ran: their sival_int; counted
+ * in thread_runs once recorded.
+ */
+static int thread_order[N + 2], thread_slot, thread_runs, thread_on_main, thread_early;
+static pid_t main_tid;
+
+static void on_record(union sigval v)
+{
+	int n = __atomic_fetch_add(&thread_slot, 1, __ATOMIC_SEQ_CST);
+
+	if (n < (int)(sizeof thread_order / sizeof thread_order[0]))
+		thread_order[n] = v.sival_int;
+	if (gettid() == main_tid)
+		__atomic_fetch_add(&thread_on_main, 1, __ATOMIC_SEQ_CST);
+	if (v.sival_int >= 0 && v.sival_int < N && kaio_error(&cbs[v.sival_int]) != 0)
+		__atomic_fetch_add(&thread_early, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&thread_runs, 1, __ATOMIC_SEQ_CST);
+}
+
+static void prep_thread(struct aiocb *cb, char *buf, int i, void (*fn)(union sigval))
+{
+	prep(cb, fd, buf, BS, (off_t)(i % N) * BS);
+	cb->aio_sigevent.sigev_notify = SIGEV_THREAD;
+	cb->aio_sigevent.sigev_notify_function = fn;
+	cb->aio_sigevent.sigev_value.sival_int = i;
+}
+
+static int runs_by_now(int n)
+{
+	for (int i = 0; i < 5000 && __atomic_load_n(&thread_runs, __ATOMIC_SEQ_CST) < n; i++)
+		usleep(1000);
+	return __atomic_load_n(&thread_runs, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * A SIGEV_THREAD request of the hit path hands its note to kaio's thread
+ * behind the notes queued before it: while a callback blocks kaio's thread,
+ * an engine request's note waits, then a hit-path request is done in the
+ * call (aio_error 0, aio_suspend returns at once, aio_cancel says
+ * AIO_ALLDONE) and its aiocb is submitted again before its note went out;
+ * the notes go out in that order, each once, none on the caller's thread.
+ */
+static void test_thread_hit_in_order(void **state)
+{
+	struct aiocb gate_cb;
+	const struct aiocb *l[1] = { &cbs[2] };
+	struct timespec zero = { 0, 0 };
+	char gb[BS];
+	unsigned long n0, calls;
+
+	(void)state;
+	main_tid = gettid();
+	thread_slot = thread_runs = thread_on_main = thread_early = 0;
+	assert_int_equal(sem_init(&gate, 0, 0), 0);
+	assert_int_equal(sem_init(&entered, 0, 0), 0);
+	hit_path(1);
+	prep_thread(&gate_cb, gb, N, on_gate);
+	assert_int_equal(kaio_submit(&gate_cb, KAIO_READ), 0);
+	assert_int_equal(sem_wait(&entered), 0);	/* kaio's thread is in on_gate */
+
+	hit_path(0);
+	calls = wrap.submit_calls;
+	prep_thread(&cbs[1], bufs[1], 1, on_record);
+	assert_int_equal(kaio_submit(&cbs[1], KAIO_READ), 0);
+	assert_true(wrap.submit_calls > calls);	/* the engine's */
+	wait_one(&cbs[1]);			/* done: its note is queued */
+
+	hit_path(1);
+	n0 = hits();
+	calls = wrap.submit_calls;
+	prep_thread(&cbs[2], bufs[2], 2, on_record);
+	assert_int_equal(kaio_submit(&cbs[2], KAIO_READ), 0);
+	assert_int_equal(hits(), n0 + 1);
+	assert_int_equal(wrap.submit_calls, calls);
+	assert_int_equal(kaio_error(&cbs[2]), 0);
+	assert_int_equal(kaio_suspend(l, 1, &zero), 0);
+	assert_int_equal(kaio_cancel(fd, &cbs[2]), AIO_ALLDONE);
+	assert_int_equal(kaio_cancel(fd, NULL), AIO_ALLDONE);
+	assert_int_equal(result(&cbs[2]), BS);
+	/* The same aiocb again, its first note still queued. */
+	cbs[2].aio_sigevent.sigev_value.sival_int = 3;
+	assert_int_equal(kaio_submit(&cbs[2], KAIO_READ), 0);
+	assert_int_equal(hits(), n0 + 2);
+	assert_int_equal(kaio_error(&cbs[2]), 0);
+	assert_int_equal(thread_runs, 0);
+
+	assert_int_equal(sem_post(&gate), 0);
+	assert_int_equal(runs_by_now(3), 3);
+	assert_int_equal(thread_order[0], 1);	/* the engine's, queued first */
+	assert_int_equal(thread_order[1], 2);
+	assert_int_equal(thread_order[2], 3);
+	assert_int_equal(thread_on_main, 0);
+	assert_int_equal(thread_early, 0);
+	usleep(20000);
+	assert_int_equal(thread_runs, 3);		/* once each */
+	assert_int_equal(result(&gate_cb), BS);
+	assert_int_equal(result(&cbs[1]), BS);
+	assert_int_equal(result(&cbs[2]), BS);
+	sem_destroy(&gate);
+	sem_destroy(&entered);
+}
+
+/*
+ * kaio's thread cannot be started: the hit path leaves the request to the
+ * engine before doing anything, which serves it once the thread starts
+ * there, or refuses it (EAGAIN, as glibc) with nothing read and no
+ * callback when it cannot start either.
+ */
+static void test_thread_hit_no_thread(void **state)
+{
+	static char pattern[BS];
+	unsigned long n0, calls;
+
+	int running;
+
+	(void)state;
+	main_tid = gettid();
+	thread_slot = thread_runs = thread_on_main = thread_early = 0;
+	hit_path(1);
+	memset(pattern, 0x5a, BS);
+	kaio_lock();
+	running = eng.notifier;
+	kaio_unlock();
+	assert_int_equal(running, 0);	/* its first request starts kaio's thread */
+
+	/* The first pthread_create fails: the engine's succeeds. */
+	n0 = hits();
+	calls = wrap.submit_calls;
+	wrap.thread_fail = 1;
+	memcpy(bufs[0], pattern, BS);
+	prep_thread(&cbs[0], bufs[0], 0, on_record);
+	assert_int_equal(kaio_submit(&cbs[0], KAIO_READ), 0);
+	assert_int_equal(wrap.thread_fail, 0);
+	assert_int_equal(hits(), n0);
+	assert_true(wrap.submit_calls > calls);
+	assert_int_equal(runs_by_now(1), 1);
+	assert_int_equal(result(&cbs[0]), BS);
+	assert_memory_not_equal(bufs[0], pattern, BS);
+	wait_single_threaded();
+
+	/* Both fail: refused, untouched, never announced. */
+	n0 = hits();
+	wrap.thread_fail = 2;
+	memcpy(bufs[1], pattern, BS);
+	prep_thread(&cbs[1], bufs[1], 1, on_record);
+	assert_int_equal(kaio_submit(&cbs[1], KAIO_READ), -EAGAIN);
+	assert_int_equal(wrap.thread_fail, 0);
+	assert_int_equal(hits(), n0);
+	assert_memory_equal(bufs[1], pattern, BS);
+	usleep(50000);
+	assert_int_equal(thread_runs, 1);
+
+	/* And then it starts: served by the hit path, announced once. */
+	assert_int_equal(kaio_submit(&cbs[1], KAIO_READ), 0);
+	assert_int_equal(hits(), n0 + 1);
+	assert_int_equal(runs_by_now(2), 2);
+	assert_int_equal(thread_order[1], 1);
+	assert_int_equal(thread_on_main, 0);
+	assert_int_equal(thread_early, 0);
+	assert_int_equal(result(&cbs[1]), BS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -267,6 +458,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_blocked_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_in_call, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_behind_other_note, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_thread_hit_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_thread_hit_no_thread, setup, teardown),
 	};
 
 	/* The engine's path: the hit path would finish these without it. */
