@@ -176,6 +176,8 @@ static inline int kaio_trylock(void)
 #define KAIO_WAKE_WAITERS 2
 #define KAIO_WAKE_NOTE 4
 void kaio_wake_locked(void);
+/* Unlocks, then wakes whom eng.wake names (engine.c). */
+void kaio_unlock_wake(void);
 
 static inline void kaio_unlock(void)
 {

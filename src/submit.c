@@ -92,7 +92,7 @@ void kaio_note_post(struct kaio_req *r)
 	if ((eng.ctx && kaio_ring_ready(eng.ctx)) || (eng.in_uring && kaio_uring_ready()))
 		kaio_events_reap();
 	kaio_notify_queue_locked(r);
-	kaio_unlock();	/* wakes kaio's thread */
+	kaio_unlock_wake();
 }
 
 void kaio_note_drop(struct kaio_req *r)
