@@ -56,7 +56,8 @@ STATS_BIN = $(patsubst tests/stats/%.c,$(B)/stats/%,$(wildcard tests/stats/*.c))
 # The multithreaded unit tests again, under ThreadSanitizer.
 TSAN     = -fsanitize=thread -fno-omit-frame-pointer
 ENG_TSAN = $(ENG_SRC:%.c=$(B)/tsan/%.o)
-TSAN_BIN = $(B)/tsan/unit/test_engine $(B)/tsan/unit/test_concurrent $(B)/tsan/unit/test_notes
+TSAN_BIN = $(B)/tsan/unit/test_engine $(B)/tsan/unit/test_concurrent $(B)/tsan/unit/test_notes \
+	   $(B)/tsan/unit/test_inline
 .SECONDARY: $(ENG_TSAN) $(ENG_SAN)
 
 .PHONY: all check demo bench bench-full soak lint install uninstall clean deps deb _all _bench _check _demo _soak unit \

@@ -7,7 +7,7 @@ build=$1
 shift
 suites=(
 	"tests/run-unit.sh $*"
-	"tests/tsan.sh $build/tsan/unit/test_engine $build/tsan/unit/test_concurrent $build/tsan/unit/test_notes"
+	"tests/tsan.sh $build/tsan/unit/test_engine $build/tsan/unit/test_concurrent $build/tsan/unit/test_notes $build/tsan/unit/test_inline"
 	"tests/valgrind.sh $build/libkaio.so $build/prog"
 	"tests/prog/run.sh $build/libkaio.so $build/prog"
 	"tests/wrapper.sh $build/kaio $build/libkaio.so $build/prog"
