@@ -17,7 +17,10 @@
  * where the program holds none of its own locks, not at a random point
  * just after; a signal raised later, from here, could land inside the
  * program's malloc. It keeps the order: only notes at the head of the queue
- * are taken, the rest stay here.
+ * are taken, the rest stay here. The notifier, woken by the eventfd from
+ * inside that io_submit, may reap such a completion before the call takes
+ * the lock again: a call registers its requests (struct kaio_call) and the
+ * notifier leaves a note of theirs at the head until the call is done.
  *
  * The notifier exists only while work is owed (eng.owed: notes, and requests
  * on pipes or sockets waiting in a poll, see stream.c): the first request
