@@ -71,6 +71,7 @@ struct kaio_engine eng = {
 	.notify = KAIO_LIST_INIT(eng.notify),
 	.lio_due = KAIO_LIST_INIT(eng.lio_due),
 	.unpolled = KAIO_LIST_INIT(eng.unpolled),
+	.calls = KAIO_LIST_INIT(eng.calls),
 	.kick_fd = -1,
 	.efd = -1,
 };
@@ -144,6 +145,7 @@ static void atfork_child(void)
 	pthread_mutex_unlock(&eng.lock);	/* taken in atfork_prepare by this very thread */
 	kaio_locked = 0;
 	eng.epoch++;
+	kaio_self_forget();
 	forget_all();
 }
 
@@ -323,6 +325,7 @@ static void forget_all(void)
 	kaio_uring_forget();
 	kaio_inline_forget();
 	kaio_list_init(&eng.syncq);
+	kaio_list_init(&eng.calls);	/* the parent's calls: on their stacks */
 	eng.reaper = 0;
 	eng.reaper_due = 0;
 	eng.in_getevents = 0;

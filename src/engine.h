@@ -126,6 +126,7 @@ struct kaio_engine {
 	unsigned epoch;		/* forks survived, for TAG_BUSY */
 	/* Notifications (notify.c). */
 	struct kaio_list notify, lio_due, unpolled;
+	struct kaio_list calls;	/* struct kaio_call: notes kaio's thread leaves */
 	unsigned polls;		/* kernel polls queued or in flight */
 	unsigned owed;		/* notes not delivered, polls not done: kaio's thread runs */
 	int notifier;		/* the notifier thread runs */
@@ -303,9 +304,23 @@ int kaio_wait(const struct aiocb *const list[], int nent, int all,
 	      const struct timespec *timeout);
 /* Notifications: a request that needs one, a list, the notifier. */
 int kaio_sigev_silent(const struct sigevent *sev);
-void kaio_sigev_raise(const struct sigevent *sev, int here);
+void kaio_sigev_raise(const struct sigevent *sev);
+void kaio_self_forget(void);
 void kaio_sigev_raise_here(const struct sigevent *sev);
-void kaio_notes_here_and_unlock(unsigned long first, unsigned long last);
+/*
+ * A call that queued requests with signals, from its first to its last
+ * sequence number: until it has raised what finished inside it, kaio's
+ * thread leaves those notes alone (notify.c).
+ */
+struct kaio_call {
+	struct kaio_list q;	/* eng.calls */
+	unsigned long first, last;
+};
+
+int kaio_sigev_signals(const struct sigevent *sev);
+void kaio_call_open_locked(struct kaio_call *c, unsigned long first, unsigned long last);
+void kaio_call_close_locked(struct kaio_call *c);
+void kaio_notes_here_and_unlock(unsigned long first, unsigned long last, struct kaio_call *c);
 int kaio_notify_prepare_locked(struct kaio_req *r, const struct sigevent *sev,
 			       struct kaio_lio *lio);
 int kaio_notify_owe_locked(const struct sigevent *sev);

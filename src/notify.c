@@ -20,7 +20,10 @@
  * where the program holds none of its own locks, not at a random point
  * just after; a signal raised later, from here, could land inside the
  * program's malloc. It keeps the order: only notes at the head of the queue
- * are taken, the rest stay here.
+ * are taken, the rest stay here. The notifier, woken by the eventfd from
+ * inside that io_submit, may reap such a completion before the call takes
+ * the lock again: a call registers its requests (struct kaio_call) and the
+ * notifier leaves a note of theirs at the head until the call is done.
  *
  * The notifier exists only while work is owed (eng.owed: notes, a hit-path
  * note from before its I/O on, and requests on pipes or sockets waiting in
@@ -61,25 +64,40 @@ int kaio_sigev_silent(const struct sigevent *sev)
 	}
 }
 
-/*
- * The signal of sev, as glibc's helper sends it: to the process, or to the
- * thread SIGEV_THREAD_ID names; here: to the calling thread instead.
- */
-void kaio_sigev_raise(const struct sigevent *sev, int here)
+static void info_of(siginfo_t *si, const struct sigevent *sev)
+{
+	memset(si, 0, sizeof *si);
+	si->si_signo = sev->sigev_signo;
+	si->si_code = SI_ASYNCIO;
+	si->si_pid = getpid();
+	si->si_uid = getuid();
+	si->si_value = sev->sigev_value;
+}
+
+/* To thread tid of the process, or to the process when tid is 0. */
+static long queue_to(siginfo_t *si, pid_t tid)
+{
+	if (tid)
+		return syscall(SYS_rt_tgsigqueueinfo, si->si_pid, tid, si->si_signo, si);
+	return syscall(SYS_rt_sigqueueinfo, si->si_pid, si->si_signo, si);
+}
+
+/* The signal of sev, as glibc's helper sends it: to the process, or to the
+ * thread SIGEV_THREAD_ID names. */
+void kaio_sigev_raise(const struct sigevent *sev)
 {
 	siginfo_t si;
 
-	memset(&si, 0, sizeof si);
-	si.si_signo = sev->sigev_signo;
-	si.si_code = SI_ASYNCIO;
-	si.si_pid = getpid();
-	si.si_uid = getuid();
-	si.si_value = sev->sigev_value;
-	if (sev->sigev_notify == SIGEV_THREAD_ID || here)
-		syscall(SYS_rt_tgsigqueueinfo, si.si_pid,
-			here ? gettid() : sev->_sigev_un._tid, si.si_signo, &si);
-	else
-		syscall(SYS_rt_sigqueueinfo, si.si_pid, si.si_signo, &si);
+	info_of(&si, sev);
+	queue_to(&si, sev->sigev_notify == SIGEV_THREAD_ID ? sev->_sigev_un._tid : 0);
+}
+
+/* The calling thread's id, learnt once; forgotten in a fork's child. */
+static __thread pid_t self_tid;
+
+void kaio_self_forget(void)
+{
+	self_tid = 0;
 }
 
 /*
@@ -87,15 +105,34 @@ void kaio_sigev_raise(const struct sigevent *sev, int here)
  * raised before the call returns: to the calling thread, so that the
  * handler runs inside that call, or to the process when the thread blocks
  * it (as glibc's helper would send it); SIGEV_THREAD_ID to its thread.
+ * The process's first thread (its id is the process's) sends it to the
+ * process without a look at its mask: the kernel offers a signal for the
+ * process to that thread first and passes it to another one only when it
+ * is blocked there (complete_signal in kernel/signal.c), so the handler
+ * runs inside the call all the same, two syscalls fewer.
  */
 void kaio_sigev_raise_here(const struct sigevent *sev)
 {
+	siginfo_t si;
 	sigset_t mask;
-	int self = 0;
 
-	if (sev->sigev_notify == SIGEV_SIGNAL && !pthread_sigmask(SIG_BLOCK, NULL, &mask))
-		self = !sigismember(&mask, sev->sigev_signo);
-	kaio_sigev_raise(sev, self);
+	if (sev->sigev_notify != SIGEV_SIGNAL) {
+		kaio_sigev_raise(sev);
+		return;
+	}
+	info_of(&si, sev);
+	for (int tries = 0; tries < 2; tries++) {
+		pid_t tid = 0;
+
+		if (!self_tid)
+			self_tid = gettid();
+		if (self_tid != si.si_pid && !pthread_sigmask(SIG_BLOCK, NULL, &mask) &&
+		    !sigismember(&mask, si.si_signo))
+			tid = self_tid;
+		if (queue_to(&si, tid) == 0 || !tid || errno != ESRCH)
+			return;
+		self_tid = 0;	/* learnt before a raw clone(2): not ours */
+	}
 }
 
 static void deliver(const struct sigevent *sev)
@@ -103,7 +140,7 @@ static void deliver(const struct sigevent *sev)
 	if (sev->sigev_notify == SIGEV_THREAD)
 		sev->sigev_notify_function(sev->sigev_value);
 	else
-		kaio_sigev_raise(sev, 0);
+		kaio_sigev_raise(sev);
 }
 
 static int notifier_start_locked(const struct sigevent *sev);
@@ -164,6 +201,28 @@ static void deliver_lio_locked(void)
 	eng.owed--;
 }
 
+/*
+ * The oldest note belongs to a call that has not yet raised what finished
+ * inside it: that call raises it (or closes and wakes this thread). Taken
+ * here instead, the signal would come after the call returned.
+ */
+static int held_locked(void)
+{
+	const struct kaio_req *r;
+	struct kaio_list *p, *t;
+
+	if (kaio_list_empty(&eng.calls) || kaio_list_empty(&eng.notify))
+		return 0;
+	r = kaio_container_of(eng.notify.next, struct kaio_req, q);
+	kaio_list_each_safe(p, t, &eng.calls) {
+		const struct kaio_call *c = kaio_container_of(p, struct kaio_call, q);
+
+		if (r->seq >= c->first && r->seq <= c->last)
+			return 1;
+	}
+	return 0;
+}
+
 static int64_t ns_since(const struct timespec *t)
 {
 	struct timespec now;
@@ -180,11 +239,13 @@ static void *notifier_main(void *arg)
 	(void)arg;
 	kaio_lock();
 	for (;;) {
-		if (!kaio_list_empty(&eng.notify)) {
+		int held = held_locked();
+
+		if (!kaio_list_empty(&eng.notify) && !held) {
 			if (deliver_req_locked() < 0)
 				return NULL;	/* a successor with a bigger stack took over */
 			lingering = 0;
-		} else if (!kaio_list_empty(&eng.lio_due)) {
+		} else if (!kaio_list_empty(&eng.lio_due) && !held) {
 			deliver_lio_locked();
 			lingering = 0;
 		} else if (kaio_events_reap()) {
@@ -270,6 +331,12 @@ static int here_ok(const struct sigevent *sev)
 	return sev->sigev_notify == SIGEV_SIGNAL || sev->sigev_notify == SIGEV_THREAD_ID;
 }
 
+/* sev asks for a signal: one the submitting call may raise itself. */
+int kaio_sigev_signals(const struct sigevent *sev)
+{
+	return here_ok(sev) && !kaio_sigev_silent(sev);
+}
+
 static void take_locked(struct kaio_here *h, unsigned long first, unsigned long last)
 {
 	h->n = 0;
@@ -310,13 +377,30 @@ static struct kaio_lio *lio_take_locked(const struct kaio_lio *lio)
  * The notifier is not woken for notes taken here; a list whose last
  * request was announced here is queued once those signals went out.
  */
-void kaio_notes_here_and_unlock(unsigned long first, unsigned long last)
+void kaio_call_open_locked(struct kaio_call *c, unsigned long first, unsigned long last)
+{
+	c->first = first;
+	c->last = last;
+	kaio_list_add_tail(&eng.calls, &c->q);
+}
+
+/* The notes it left, if any, are kaio's thread's again: wake it for them. */
+void kaio_call_close_locked(struct kaio_call *c)
+{
+	kaio_list_del(&c->q);
+	if (!kaio_list_empty(&eng.notify) || !kaio_list_empty(&eng.lio_due))
+		eng.wake |= KAIO_WAKE_NOTE;
+}
+
+void kaio_notes_here_and_unlock(unsigned long first, unsigned long last, struct kaio_call *c)
 {
 	struct kaio_here h;
 	struct kaio_lio *ended = NULL, *due = NULL;
 	int lists = 0;
 
 	take_locked(&h, first, last);
+	if (c)
+		kaio_call_close_locked(c);
 	if (h.n && kaio_list_empty(&eng.notify) && kaio_list_empty(&eng.lio_due))
 		eng.wake &= ~(unsigned)KAIO_WAKE_NOTE;
 	kaio_thread_ensure_locked();

@@ -320,12 +320,17 @@ static int lock_ctx(void)
 /*
  * Issues what is queued and unlocks; what finished inside the call, of the
  * requests it queued (sequence numbers first to the last one), announces
- * itself before the call returns (notify.c).
+ * itself before the call returns (notify.c). signals: some of them have a
+ * signal to raise: kaio's thread leaves theirs to this call until then.
  */
-static void submit_and_unlock(unsigned long first)
+static void submit_and_unlock(unsigned long first, int signals)
 {
 	unsigned long last = eng.seq;
+	struct kaio_call call;
 	int n;
+
+	if (signals)
+		kaio_call_open_locked(&call, first, last);
 
 	if (!kaio_list_empty(&eng.pending) || eng.uring_queued) {
 		if (eng.in_kernel >= eng.depth)
@@ -344,6 +349,11 @@ static void submit_and_unlock(unsigned long first)
 		if ((n = kaio_pending_submit_or_unlock())) {
 			if (kaio_ring_failed(eng.ctx, n + 4))
 				kaio_poll();
+			if (signals) {	/* others sent this call's requests */
+				kaio_lock();
+				kaio_call_close_locked(&call);
+				kaio_unlock();
+			}
 			return;
 		}
 		if (!kaio_list_empty(&eng.pending))
@@ -356,7 +366,7 @@ static void submit_and_unlock(unsigned long first)
 	 */
 	if ((eng.ctx && kaio_ring_ready(eng.ctx)) || (eng.in_uring && kaio_uring_ready()))
 		kaio_events_reap();
-	kaio_notes_here_and_unlock(first, last);
+	kaio_notes_here_and_unlock(first, last, signals ? &call : NULL);
 }
 
 /*
@@ -430,7 +440,7 @@ int kaio_submit(struct aiocb *cb, enum kaio_op op)
 		return r;
 	first = eng.seq + 1;
 	r = enqueue_locked(cb, op, &f, NULL, done);
-	submit_and_unlock(first);
+	submit_and_unlock(first, !r && op <= KAIO_WRITE && kaio_sigev_signals(&cb->aio_sigevent));
 	return r;
 }
 
@@ -445,7 +455,7 @@ int kaio_listio(int mode, struct aiocb *const list[], int nent,
 	struct kaio_lio *lio = NULL;
 	struct fdinfo *fi;
 	unsigned long first;
-	int enq_err = 0, queued = 0, r = 0;
+	int enq_err = 0, queued = 0, signals = 0, r = 0;
 
 	/* An empty LIO_NOWAIT list still fires its sigevent, as glibc's. */
 	if (nent < 0)
@@ -510,14 +520,16 @@ int kaio_listio(int mode, struct aiocb *const list[], int nent,
 		}
 		r = enqueue_locked(cb, cb->aio_lio_opcode == LIO_READ ? KAIO_READ : KAIO_WRITE,
 				   &fi[i], lio, 0);
-		if (r < 0)
+		if (r < 0) {
 			enq_err = -r;
-		else
+		} else {
 			queued++;
+			signals |= kaio_sigev_signals(&cb->aio_sigevent);
+		}
 	}
 	if (lio && !lio->remaining)
 		kaio_lio_queue_locked(lio);
-	submit_and_unlock(first);
+	submit_and_unlock(first, signals || (lio && kaio_sigev_signals(&lio->sev)));
 	r = enq_err ? -enq_err : 0;
 	if (mode == LIO_WAIT && queued) {
 		r = kaio_wait((const struct aiocb *const *)list, nent, 1, NULL);

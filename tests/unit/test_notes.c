@@ -5,11 +5,13 @@
  * SIGEV_SIGNAL or SIGEV_THREAD_ID must be handled before aio_read returns,
  * once, with the result final; a list's members and then the list itself
  * likewise; a blocked signal stays pending for the process; and a note
- * queued behind another one is left to kaio's thread, in order. With the
- * hit path on (its tests turn it on): a SIGEV_THREAD request done in the
- * call hands its note to kaio's thread behind the notes before it, and
- * when that thread cannot be started (pthread_create wrapped), the engine
- * takes the request untouched.
+ * queued behind another one is left to kaio's thread, in order. The signal
+ * goes to the calling thread whichever thread that is, and to the right
+ * process in a child made by a raw clone(2), which no atfork handler sees.
+ * With the hit path on (its tests turn it on): a SIGEV_THREAD request done
+ * in the call hands its note to kaio's thread behind the notes before it,
+ * and when that thread cannot be started (pthread_create wrapped), the
+ * engine takes the request untouched.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,8 +23,11 @@
 #include <semaphore.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kaio.h"
@@ -42,6 +47,8 @@ static struct aiocb cbs[N];
 
 /* Each handled signal: its value, in handling order; and whether it was final. */
 static int seq, order[2 * N + 2], not_final, bad_code;
+static pid_t handler_tid;	/* the thread the last handler ran on */
+static __thread int on_me;	/* handlers run on this thread */
 
 static void on_signal(int sig, siginfo_t *si, void *uc)
 {
@@ -49,6 +56,8 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 
 	(void)sig;
 	(void)uc;
+	__atomic_store_n(&handler_tid, gettid(), __ATOMIC_SEQ_CST);
+	on_me++;
 	if (n < (int)(sizeof order / sizeof order[0]))
 		order[n] = v;
 	if (si->si_code != SI_ASYNCIO)
@@ -450,6 +459,97 @@ static void test_thread_hit_no_thread(void **state)
 	assert_int_equal(result(&cbs[1]), BS);
 }
 
+struct other {
+	int block;
+	pid_t tid;
+	int seen;	/* signals handled on the thread when kaio_submit returned */
+};
+
+static void *other_thread(void *arg)
+{
+	struct other *o = arg;
+	sigset_t set;
+
+	o->tid = gettid();
+	if (o->block) {
+		sigemptyset(&set);
+		sigaddset(&set, SIGRTMIN + 2);
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+	}
+	prep_sig(1, SIGEV_SIGNAL);
+	if (kaio_submit(&cbs[1], KAIO_READ) != 0) {
+		o->seen = -1;
+		return NULL;
+	}
+	if (!o->block)
+		handled_by_now(1);
+	o->seen = on_me;
+	return NULL;
+}
+
+/*
+ * A thread other than the process's first: its signal is handled on it,
+ * inside the call; when it blocks the signal, another thread (here the
+ * first, waiting in pthread_join) gets it.
+ */
+static void test_other_thread(void **state)
+{
+	struct other o = { 0 };
+	pthread_t t;
+
+	(void)state;
+	hit_path(0);	/* the engine's path, where kaio's thread could reap first */
+	assert_int_equal(pthread_create(&t, NULL, other_thread, &o), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(o.seen, 1);
+	assert_int_equal(seq, 1);
+	assert_int_not_equal(o.tid, getpid());
+	assert_int_equal(not_final, 0);
+
+	seq = 0;
+	handler_tid = 0;
+	o.block = 1;
+	assert_int_equal(pthread_create(&t, NULL, other_thread, &o), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(o.seen, 0);
+	for (int i = 0; i < 5000 && __atomic_load_n(&seq, __ATOMIC_SEQ_CST) < 1; i++)
+		usleep(1000);	/* a hang guard only */
+	assert_int_equal(seq, 1);
+	assert_int_equal(handler_tid, getpid());
+	assert_int_equal(not_final, 0);
+	assert_int_equal(result(&cbs[1]), BS);
+}
+
+/*
+ * kaio learns a thread's id once. A child made by clone(2) without
+ * pthread_atfork's knowledge still has its parent's: the signal raised in
+ * its call must still reach it, in the call, and not be lost.
+ */
+static void test_raw_clone_child(void **state)
+{
+	struct sigevent sev;
+	int status;
+	long pid;
+
+	(void)state;
+	memset(&sev, 0, sizeof sev);
+	sev.sigev_notify = SIGEV_SIGNAL;
+	sev.sigev_signo = SIGRTMIN + 2;
+	sev.sigev_value.sival_int = -1;
+	kaio_sigev_raise_here(&sev);	/* learns this thread's id */
+	assert_int_equal(handled_by_now(1), 1);
+	pid = syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL);
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		kaio_sigev_raise_here(&sev);
+		_exit(handled_by_now(2) == 2 && handler_tid == (pid_t)syscall(SYS_gettid) ? 0 : 1);
+	}
+	assert_int_equal(waitpid((pid_t)pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(seq, 1);	/* nothing came to the parent */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -460,6 +560,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_behind_other_note, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thread_hit_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thread_hit_no_thread, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_other_thread, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_raw_clone_child, setup, teardown),
 	};
 
 	/* The engine's path: the hit path would finish these without it. */
