@@ -44,7 +44,7 @@ UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 ENG_SRC  = $(wildcard src/*.c)
 ENG_SAN  = $(ENG_SRC:%.c=$(B)/san/%.o)
-WRAPS    = io_setup io_submit io_getevents io_cancel io_destroy pthread_create
+WRAPS    = io_setup io_submit io_getevents io_cancel io_destroy pthread_create getuid
 
 PROG_SRC = $(wildcard tests/prog/*.c)
 PROG_BIN = $(PROG_SRC:tests/prog/%.c=$(B)/prog/%)

@@ -300,11 +300,20 @@ int kaio_inline_submit(struct aiocb *cb, enum kaio_op op, size_t *done)
 			*done = (size_t)res;
 		return 0;
 	}
-	kaio_result_set(cb, res);
-	if (note)
-		kaio_note_post(note);
-	else if (kind == NOTE_HERE)
-		kaio_sigev_raise_here(&cb->aio_sigevent);
+	if (kind == NOTE_HERE) {
+		/*
+		 * Read before the result is out: a thread that sees it may
+		 * reuse the aiocb at once, with another sigevent.
+		 */
+		struct sigevent sev = cb->aio_sigevent;
+
+		kaio_result_set(cb, res);
+		kaio_sigev_raise_here(&sev);
+	} else {
+		kaio_result_set(cb, res);
+		if (note)
+			kaio_note_post(note);
+	}
 	count_one();
 	return 1;
 }

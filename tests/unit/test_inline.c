@@ -366,6 +366,47 @@ static void test_signal_before_return(void **state)
 	signal(SIGRTMIN + 1, SIG_DFL);
 }
 
+static struct aiocb other_use;
+
+/* Another thread that saw the result and reused the aiocb at once, for another request. */
+static void reuse_aiocb(void)
+{
+	wrap.on_getuid = NULL;
+	sig_cb->aio_sigevent.sigev_value.sival_ptr = &other_use;
+}
+
+/*
+ * The signal of a hit carries the sigevent the request was submitted with,
+ * even when the aiocb is reused for another request between the moment its
+ * result is out and the signal (simulated: kaio asks getuid for si_uid while
+ * it builds the signal's info, after the result is published).
+ */
+static void test_signal_of_reused_aiocb(void **state)
+{
+	struct sigaction sa = { .sa_sigaction = on_signal, .sa_flags = SA_SIGINFO };
+	char buf[BS] = { 0 };
+	struct aiocb cb;
+	unsigned long n0 = served();
+
+	(void)state;
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGRTMIN + 1, &sa, NULL), 0);
+	assert_int_equal(pread(fd, buf, BS, 0), BS);
+	sig_cb = &cb;
+	handled = handled_ok = 0;
+	prep(&cb, fd, buf, BS, 0);
+	cb.aio_sigevent.sigev_notify = SIGEV_SIGNAL;
+	cb.aio_sigevent.sigev_signo = SIGRTMIN + 1;
+	cb.aio_sigevent.sigev_value.sival_ptr = &cb;
+	wrap.on_getuid = reuse_aiocb;
+	assert_int_equal(kaio_submit(&cb, KAIO_READ), 0);
+	assert_null(wrap.on_getuid);	/* the signal was built */
+	assert_int_equal(served(), n0 + 1);
+	assert_int_equal(handled, 1);
+	assert_int_equal(handled_ok, 1);	/* si_value is &cb, not &other_use */
+	signal(SIGRTMIN + 1, SIG_DFL);
+}
+
 static int thread_calls, thread_tid, thread_final, thread_after;
 static struct aiocb *thread_cb;
 static pthread_mutex_t held;
@@ -491,6 +532,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reused_for_pipe, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_order_behind_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signal_before_return, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_signal_of_reused_aiocb, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigev_thread_hit, setup, teardown),
 	};
 

@@ -1,7 +1,8 @@
 /*
  * The kernel AIO calls, wrapped (-Wl,--wrap) so a test can script their
  * answers: short batches, EAGAIN, EINVAL, a failing io_setup; and
- * pthread_create, so that kaio's thread can fail to start. By default
+ * pthread_create, so that kaio's thread can fail to start; and getuid,
+ * which kaio calls while it builds a signal's info. By default
  * every call goes to the real kernel and libc. Include once per test program.
  */
 #ifndef KAIO_TEST_WRAP_H
@@ -10,6 +11,7 @@
 #include <errno.h>
 #include <libaio.h>
 #include <pthread.h>
+#include <unistd.h>
 
 struct wrap_script {
 	_Atomic int setup_err;		/* io_setup fails with this (negative) */
@@ -23,6 +25,7 @@ struct wrap_script {
 	int (*_Atomic submit_hook)(io_context_t ctx, long n, struct iocb **iocbs);
 	_Atomic unsigned long submit_calls, submitted, getevents_calls;
 	_Atomic int thread_fail;	/* the next thread_fail pthread_create calls fail EAGAIN */
+	void (*_Atomic on_getuid)(void);	/* called in getuid (a signal's si_uid) when set */
 };
 
 static struct wrap_script wrap;
@@ -43,6 +46,8 @@ int __real_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(
 			  void *arg);
 int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
 			  void *arg);
+uid_t __real_getuid(void);
+uid_t __wrap_getuid(void);
 
 int __wrap_io_setup(int n, io_context_t *ctx)
 {
@@ -97,6 +102,13 @@ int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(
 		return EAGAIN;
 	}
 	return __real_pthread_create(t, attr, fn, arg);
+}
+
+uid_t __wrap_getuid(void)
+{
+	if (wrap.on_getuid)
+		wrap.on_getuid();
+	return __real_getuid();
 }
 
 #endif
