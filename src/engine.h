@@ -129,6 +129,9 @@ struct kaio_engine {
 	struct kaio_list calls;	/* struct kaio_call: notes kaio's thread leaves */
 	unsigned polls;		/* kernel polls queued or in flight */
 	unsigned owed;		/* notes not delivered, polls not done: kaio's thread runs */
+	unsigned notes;		/* notes queued so far: kaio's thread spins on it (notify.c) */
+	int note_cpu;		/* the CPU of the thread that queued the last one, */
+	int64_t note_ns;	/* and when */
 	int notifier;		/* the notifier thread runs */
 	size_t notifier_stack;
 	unsigned wake;		/* KAIO_WAKE_*: whom the next unlock wakes */
@@ -326,10 +329,13 @@ int kaio_notify_prepare_locked(struct kaio_req *r, const struct sigevent *sev,
 int kaio_notify_owe_locked(const struct sigevent *sev);
 void kaio_thread_ensure_locked(void);
 
+void kaio_note_stamp_locked(void);
+
 static inline void kaio_notify_queue_locked(struct kaio_req *r)
 {
 	kaio_list_add_tail(&eng.notify, &r->q);
 	eng.wake |= KAIO_WAKE_NOTE;
+	kaio_note_stamp_locked();
 }
 
 /* A delivered note: its request stays for its aiocb, a note alone is free. */
@@ -352,6 +358,7 @@ static inline void kaio_lio_queue_locked(struct kaio_lio *lio)
 {
 	kaio_list_add_tail(&eng.lio_due, &lio->q);
 	eng.wake |= KAIO_WAKE_NOTE;
+	kaio_note_stamp_locked();
 }
 
 /* What a fd is (fd.c). */
