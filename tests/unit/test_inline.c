@@ -315,6 +315,28 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 		     sig_cb->__return_value == BS;
 }
 
+/* on_signal handles SIGRTMIN + 1; fd's block 0 is cached. */
+static void signal_setup(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_signal, .sa_flags = SA_SIGINFO };
+	char buf[BS];
+
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGRTMIN + 1, &sa, NULL), 0);
+	assert_int_equal(pread(fd, buf, BS, 0), BS);
+}
+
+/* cb reads fd's block 0 into buf with SIGRTMIN + 1 and its own address as value. */
+static void prep_signal(struct aiocb *cb, char *buf)
+{
+	sig_cb = cb;
+	handled = handled_ok = 0;
+	prep(cb, fd, buf, BS, 0);
+	cb->aio_sigevent.sigev_notify = SIGEV_SIGNAL;
+	cb->aio_sigevent.sigev_signo = SIGRTMIN + 1;
+	cb->aio_sigevent.sigev_value.sival_ptr = cb;
+}
+
 /*
  * SIGEV_SIGNAL on the hit path: the handler runs before the call returns,
  * once, with the result final; with the signal blocked, the process gets
@@ -322,22 +344,14 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
  */
 static void test_signal_before_return(void **state)
 {
-	struct sigaction sa = { .sa_sigaction = on_signal, .sa_flags = SA_SIGINFO };
 	char buf[BS] = { 0 };
 	struct aiocb cb;
 	sigset_t set, pend;
 	unsigned long n0 = served();
 
 	(void)state;
-	sigemptyset(&sa.sa_mask);
-	assert_int_equal(sigaction(SIGRTMIN + 1, &sa, NULL), 0);
-	assert_int_equal(pread(fd, buf, BS, 0), BS);
-	sig_cb = &cb;
-	handled = handled_ok = 0;
-	prep(&cb, fd, buf, BS, 0);
-	cb.aio_sigevent.sigev_notify = SIGEV_SIGNAL;
-	cb.aio_sigevent.sigev_signo = SIGRTMIN + 1;
-	cb.aio_sigevent.sigev_value.sival_ptr = &cb;
+	signal_setup();
+	prep_signal(&cb, buf);
 	assert_int_equal(kaio_submit(&cb, KAIO_READ), 0);
 	assert_int_equal(handled, 1);	/* not by a later call */
 	assert_int_equal(handled_ok, 1);
@@ -350,11 +364,7 @@ static void test_signal_before_return(void **state)
 	sigemptyset(&set);
 	sigaddset(&set, SIGRTMIN + 1);
 	assert_int_equal(pthread_sigmask(SIG_BLOCK, &set, NULL), 0);
-	handled = handled_ok = 0;
-	prep(&cb, fd, buf, BS, 0);
-	cb.aio_sigevent.sigev_notify = SIGEV_SIGNAL;
-	cb.aio_sigevent.sigev_signo = SIGRTMIN + 1;
-	cb.aio_sigevent.sigev_value.sival_ptr = &cb;
+	prep_signal(&cb, buf);
 	assert_int_equal(kaio_submit(&cb, KAIO_READ), 0);
 	assert_int_equal(handled, 0);
 	assert_int_equal(sigpending(&pend), 0);
@@ -383,21 +393,13 @@ static void reuse_aiocb(void)
  */
 static void test_signal_of_reused_aiocb(void **state)
 {
-	struct sigaction sa = { .sa_sigaction = on_signal, .sa_flags = SA_SIGINFO };
 	char buf[BS] = { 0 };
 	struct aiocb cb;
 	unsigned long n0 = served();
 
 	(void)state;
-	sigemptyset(&sa.sa_mask);
-	assert_int_equal(sigaction(SIGRTMIN + 1, &sa, NULL), 0);
-	assert_int_equal(pread(fd, buf, BS, 0), BS);
-	sig_cb = &cb;
-	handled = handled_ok = 0;
-	prep(&cb, fd, buf, BS, 0);
-	cb.aio_sigevent.sigev_notify = SIGEV_SIGNAL;
-	cb.aio_sigevent.sigev_signo = SIGRTMIN + 1;
-	cb.aio_sigevent.sigev_value.sival_ptr = &cb;
+	signal_setup();
+	prep_signal(&cb, buf);
 	wrap.on_getuid = reuse_aiocb;
 	assert_int_equal(kaio_submit(&cb, KAIO_READ), 0);
 	assert_null(wrap.on_getuid);	/* the signal was built */
