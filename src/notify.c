@@ -276,13 +276,12 @@ static void spin_locked(int64_t ns)
 {
 	unsigned seen = eng.notes;
 	io_context_t ctx = eng.ctx;	/* never destroyed while the process lives */
-	int uring = eng.in_uring != 0;
 	int64_t end = kaio_now_ns() + ns;
 
 	kaio_unlock();
 	/* A kernel completion ends it too: nobody else may be there to reap it. */
 	while (__atomic_load_n(&eng.notes, __ATOMIC_ACQUIRE) == seen &&
-	       !(ctx && kaio_ring_ready(ctx)) && !(uring && kaio_uring_ready()) &&
+	       !(ctx && kaio_ring_ready(ctx)) && !kaio_uring_ready() &&
 	       kaio_now_ns() < end)
 		cpu_relax();
 	kaio_lock();
